@@ -1,0 +1,54 @@
+import type { Config } from 'jest';
+
+// jwks-rsa 4 loads jose 6, and the interop suites load openid-client 6 and oauth4webapi 3: all
+// ESM-only. Jest on Node 20 cannot require ES modules, so ts-jest (with allowJs) transpiles
+// those three packages to CommonJS along with our TypeScript.
+const ESM_PACKAGES = ['jose', 'openid-client', 'oauth4webapi'];
+
+const shared = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/../../tsconfig.jest.json' }],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
+  // Tests run against the sources, so `npm test` does not depend on a previous build's output.
+  moduleNameMapper: {
+    '^jwt-bearer-core$': '<rootDir>/../jwt-bearer-core/src/index.ts',
+    '^jwt-bearer-redis$': '<rootDir>/../jwt-bearer-redis/src/index.ts',
+    '^express-jwt-bearer$': '<rootDir>/../express-jwt-bearer/src/index.ts',
+    '^koa-jwt-bearer$': '<rootDir>/../koa-jwt-bearer/src/index.ts',
+  },
+} satisfies Config;
+
+const pkg = (name: string): Config => ({
+  ...shared,
+  displayName: name,
+  rootDir: `packages/${name}`,
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+});
+
+const config: Config = {
+  projects: [
+    pkg('jwt-bearer-core'),
+    pkg('express-jwt-bearer'),
+    pkg('koa-jwt-bearer'),
+    pkg('jwt-bearer-redis'),
+    {
+      ...shared,
+      displayName: 'cross-package',
+      rootDir: 'test',
+      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/../tsconfig.jest.json' }] },
+      moduleNameMapper: Object.fromEntries(
+        Object.entries(shared.moduleNameMapper).map(([k, v]) => [k, v.replace('<rootDir>/..', '<rootDir>/../packages')]),
+      ),
+      testMatch: ['<rootDir>/**/*.test.ts'],
+    },
+  ],
+  collectCoverageFrom: ['<rootDir>/packages/*/src/**/*.ts'],
+  coverageReporters: ['text-summary', 'text'],
+  coverageThreshold: {
+    './packages/jwt-bearer-core/src/': { lines: 95 },
+  },
+};
+
+export default config;

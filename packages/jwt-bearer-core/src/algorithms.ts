@@ -1,0 +1,107 @@
+import { constants, createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import type { Algorithm } from './types';
+
+/** What kind of key an algorithm needs. */
+export type KeyKind = 'rsa' | 'ec' | 'okp' | 'secret';
+
+/** How one JWS algorithm verifies, and which keys it may use. */
+export interface AlgorithmSpec {
+  readonly name: Algorithm;
+  readonly kind: KeyKind;
+  /** Whether `key` may be used with this algorithm (type, curve, size). */
+  fits(key: KeyObject): boolean;
+  /** Verifies `signature` over `input` with a key that {@link fits}. */
+  verify(key: KeyObject, input: Buffer, signature: Buffer): boolean;
+}
+
+/** RSA keys below 2048 bits are refused, as RFC 7518 §3.3 / §3.5 require. */
+const MIN_RSA_BITS = 2048;
+
+function rsaFits(allowPss: boolean) {
+  return (key: KeyObject): boolean => {
+    const type = key.asymmetricKeyType;
+    if (key.type !== 'public' || !(type === 'rsa' || (allowPss && type === 'rsa-pss'))) return false;
+    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS;
+  };
+}
+
+function rsa(name: Algorithm, hash: string): AlgorithmSpec {
+  return {
+    name,
+    kind: 'rsa',
+    fits: rsaFits(false),
+    verify: (key, input, signature) => verify(hash, input, key, signature),
+  };
+}
+
+function pss(name: Algorithm, hash: string): AlgorithmSpec {
+  return {
+    name,
+    kind: 'rsa',
+    fits: rsaFits(true),
+    // RFC 7518 §3.5: the salt is as long as the hash output.
+    verify: (key, input, signature) =>
+      verify(hash, input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature),
+  };
+}
+
+function ecdsa(name: Algorithm, hash: string, curve: string, signatureLength: number): AlgorithmSpec {
+  return {
+    name,
+    kind: 'ec',
+    fits: (key) => key.type === 'public' && key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === curve,
+    // RFC 7518 §3.4: R || S, each exactly as long as the curve order; DER is not JWS.
+    verify: (key, input, signature) =>
+      signature.length === signatureLength && verify(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature),
+  };
+}
+
+function eddsa(name: Algorithm, curves: readonly string[]): AlgorithmSpec {
+  return {
+    name,
+    kind: 'okp',
+    fits: (key) => key.type === 'public' && curves.includes(key.asymmetricKeyType ?? ''),
+    verify: (key, input, signature) => verify(null, input, key, signature),
+  };
+}
+
+function hmac(name: Algorithm, hash: string, bytes: number): AlgorithmSpec {
+  return {
+    name,
+    kind: 'secret',
+    // RFC 7518 §3.2: the key must be at least as long as the hash output.
+    fits: (key) => key.type === 'secret' && (key.symmetricKeySize ?? 0) >= bytes,
+    verify: (key, input, signature) => {
+      if (signature.length !== bytes) return false;
+      return timingSafeEqual(createHmac(hash, key).update(input).digest(), signature);
+    },
+  };
+}
+
+/** Every supported algorithm. `none` is not among them and cannot be configured. */
+export const ALGORITHMS: Readonly<Record<Algorithm, AlgorithmSpec>> = Object.freeze({
+  RS256: rsa('RS256', 'sha256'),
+  RS384: rsa('RS384', 'sha384'),
+  RS512: rsa('RS512', 'sha512'),
+  PS256: pss('PS256', 'sha256'),
+  PS384: pss('PS384', 'sha384'),
+  PS512: pss('PS512', 'sha512'),
+  ES256: ecdsa('ES256', 'sha256', 'prime256v1', 64),
+  ES384: ecdsa('ES384', 'sha384', 'secp384r1', 96),
+  ES512: ecdsa('ES512', 'sha512', 'secp521r1', 132),
+  // `EdDSA` (RFC 8037) names no curve; `Ed25519` (RFC 9864) is the fully specified name that
+  // openid-client and oauth4webapi send.
+  EdDSA: eddsa('EdDSA', ['ed25519', 'ed448']),
+  Ed25519: eddsa('Ed25519', ['ed25519']),
+  HS256: hmac('HS256', 'sha256', 32),
+  HS384: hmac('HS384', 'sha384', 48),
+  HS512: hmac('HS512', 'sha512', 64),
+});
+
+/** All algorithm names, in a stable order. */
+export const ALL_ALGORITHMS = Object.freeze(Object.keys(ALGORITHMS) as Algorithm[]);
+
+/** Whether `name` is a supported algorithm name. */
+export function isAlgorithm(name: unknown): name is Algorithm {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(ALGORITHMS, name);
+}

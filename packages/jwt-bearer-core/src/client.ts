@@ -1,0 +1,142 @@
+import { JWT_BEARER_CLIENT_ASSERTION_TYPE } from './constants';
+import { OAuthError } from './errors';
+import { decodeAssertion } from './jws';
+import { resolveCommonOptions } from './options';
+import { checkHeader, checkTimes, claimJti, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
+import { challengeHeaders, formBody, header, param } from './request';
+import { clientTrust } from './trust';
+import type {
+  AssertionClaims,
+  AssertionHeader,
+  AudienceMode,
+  ClientAuthenticator,
+  ClientAuthenticatorOptions,
+  ClientPrincipal,
+  TokenRequest,
+} from './types';
+
+/**
+ * `typ` values a client assertion may carry (lower case): plain JWT, and the explicit type of
+ * RFC 7523bis, with and without the `application/` prefix (RFC 7515 §4.1.9).
+ */
+const CLIENT_TYPES: ReadonlySet<string> = new Set(['jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
+
+/**
+ * Creates an authenticator for RFC 7523 §2.2 client assertions (OpenID Connect `private_key_jwt`
+ * and `client_secret_jwt`). Options are validated now: a bad configuration throws a `TypeError`
+ * naming the option.
+ *
+ * @example
+ * const clients = createClientAuthenticator({ issuer: 'https://as.example', clients: [{ clientId: 'app', jwksUri }] });
+ * const client = await clients.authenticate({ body: req.body, headers: req.headers }); // undefined: no assertion
+ */
+export function createClientAuthenticator(options: ClientAuthenticatorOptions): ClientAuthenticator {
+  const resolved = resolveCommonOptions(options, 'client', ['clients', 'audienceMode']);
+  const mode: AudienceMode = options.audienceMode ?? 'strict';
+  if (mode !== 'strict' && mode !== 'legacy') throw new TypeError('jwt-bearer: option "audienceMode" must be "strict" or "legacy"');
+  const trust = clientTrust(options.clients, resolved);
+  const use = 'client' as const;
+  const legacy = new Set([resolved.issuer, ...resolved.audiences]);
+
+  /** RFC 7523bis: `aud` is the issuer identifier, alone. `legacy` also takes the other audiences. */
+  function checkAudience(aud: unknown, clientId: string): void {
+    if (aud === undefined) reject('ERR_CLAIM_MISSING', use, 'claim "aud" is missing');
+    const values = typeof aud === 'string' ? [aud] : aud;
+    if (!Array.isArray(values) || values.length === 0 || !values.every((a) => typeof a === 'string')) {
+      reject('ERR_CLAIM_INVALID', use, 'claim "aud" is not a string or an array of strings');
+    }
+    if (values.length === 1 && values[0] === resolved.issuer) return;
+    if (mode === 'legacy' && values.some((a) => legacy.has(a))) {
+      if (resolved.onWarning) {
+        try {
+          resolved.onWarning({
+            code: 'WARN_LEGACY_AUDIENCE',
+            detail: `aud ${JSON.stringify(aud)} accepted only in legacy audience mode`,
+            use,
+            issuer: clientId,
+            subject: clientId,
+            clientId,
+          });
+        } catch {
+          // Observation only.
+        }
+      }
+      return;
+    }
+    reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} is not exactly the issuer identifier`);
+  }
+
+  async function run(request: TokenRequest, seen: Seen): Promise<ClientPrincipal | undefined> {
+    const body = formBody(request);
+    if (!body) return undefined;
+    const assertion = param(body, 'client_assertion', use);
+    const type = param(body, 'client_assertion_type', use);
+    if (assertion === undefined && type === undefined) return undefined;
+    if (type === undefined) reject('ERR_CLIENT_ASSERTION_TYPE_MISSING', use, 'client_assertion without client_assertion_type');
+    if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${JSON.stringify(type)}`);
+    if (assertion === undefined) reject('ERR_CLIENT_ASSERTION_MISSING', use, 'client_assertion_type without client_assertion');
+    // RFC 6749 §2.3: one authentication method per request.
+    if (header(request, 'authorization') !== undefined) reject('ERR_MULTIPLE_CLIENT_AUTH', use, 'client_assertion together with an Authorization header');
+    if (param(body, 'client_secret', use) !== undefined) reject('ERR_MULTIPLE_CLIENT_AUTH', use, 'client_assertion together with client_secret');
+    const clientIdParam = param(body, 'client_id', use);
+
+    const decoded = decodeAssertion(assertion, resolved.maxAssertionLength, use);
+    const payload = decoded.payload;
+    // RFC 7523 §3 item 2.B: the subject is the client_id; OpenID Connect Core §9: so is the issuer.
+    const sub = stringClaim(payload, 'sub', use, true)!;
+    seen.subject = sub;
+    if (typeof payload.iss === 'string') seen.issuer = payload.iss;
+    // RFC 7521 §4.2: a client_id parameter must name the client of the assertion.
+    if (clientIdParam !== undefined && clientIdParam !== sub) reject('ERR_CLIENT_ID_MISMATCH', use, `client_id ${JSON.stringify(clientIdParam)} but sub ${JSON.stringify(sub)}`);
+    const spec = checkHeader(decoded, resolved, CLIENT_TYPES);
+    const iss = stringClaim(payload, 'iss', use, true)!;
+    if (iss !== sub) reject('ERR_ISSUER_MISMATCH', use, `iss ${JSON.stringify(iss)} differs from sub ${JSON.stringify(sub)}`);
+
+    const party = await trust.resolve(sub);
+    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(sub)} is not registered`);
+    await verifySignature(party, spec, decoded, use);
+    checkAudience(payload.aud, sub);
+    const ttl = checkTimes(payload, resolved);
+    const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
+    if (jti !== undefined) await claimJti(resolved, sub, jti, ttl);
+    return {
+      clientId: sub,
+      method: party.symmetric ? 'client_secret_jwt' : 'private_key_jwt',
+      claims: payload as AssertionClaims,
+      header: decoded.header as AssertionHeader,
+    };
+  }
+
+  return {
+    async authenticate(request: TokenRequest): Promise<ClientPrincipal | undefined> {
+      const seen: Seen = {};
+      try {
+        return await run(request, seen);
+      } catch (err) {
+        const error = withChallenge(err, request, resolved.issuer);
+        throw report(resolved, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});
+      }
+    },
+  };
+}
+
+/** Adds the RFC 6749 §5.2 `WWW-Authenticate` challenge to an `invalid_client` answer when due. */
+function withChallenge(err: unknown, request: TokenRequest, realm: string): unknown {
+  if (!(err instanceof OAuthError) || err.error !== 'invalid_client') return err;
+  const headers = challengeHeaders(request, realm);
+  if (Object.keys(headers).length === 0) return err;
+  return new OAuthError(err.code, { use: 'client', detail: err.detail, headers: { ...err.headers, ...headers }, cause: err.cause });
+}
+
+/**
+ * The error for a request that carries no client assertion where one is required: 401
+ * `invalid_client`, with a `WWW-Authenticate` challenge when the request used the Authorization
+ * header (RFC 6749 §5.2). Used by the adapters' `clientAssertion({ required: true })`.
+ */
+export function clientAuthenticationRequired(request: TokenRequest, issuer: string): OAuthError {
+  return new OAuthError('ERR_CLIENT_AUTH_REQUIRED', {
+    use: 'client',
+    detail: header(request, 'authorization') !== undefined ? 'request used the Authorization header, not a client assertion' : 'request has no client assertion',
+    headers: challengeHeaders(request, issuer),
+  });
+}

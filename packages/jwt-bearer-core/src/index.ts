@@ -1,0 +1,24 @@
+/**
+ * jwt-bearer-core: framework-free verification of RFC 7523 JWT bearer assertions, for both uses:
+ * the authorization grant (§2.1) and client authentication (§2.2).
+ *
+ * @packageDocumentation
+ */
+export { JWT_BEARER_GRANT_TYPE, JWT_BEARER_CLIENT_ASSERTION_TYPE } from './constants';
+export { createGrantVerifier } from './grant';
+export { createClientAuthenticator, clientAuthenticationRequired } from './client';
+export { createAssertion, type CreateAssertionOptions } from './create-assertion';
+export {
+  OAuthError,
+  isOAuthError,
+  toErrorResponse,
+  ERROR_CODES,
+  type ErrorCode,
+  type OAuthErrorName,
+  type OAuthErrorOptions,
+  type ErrorResponse,
+  type AssertionUse,
+} from './errors';
+export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay';
+export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './algorithms';
+export type * from './types';

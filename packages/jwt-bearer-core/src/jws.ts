@@ -1,0 +1,61 @@
+import { OAuthError, type AssertionUse } from './errors';
+
+/** A compact JWS split and decoded, not yet trusted. */
+export interface DecodedAssertion {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  /** `BASE64URL(header) || '.' || BASE64URL(payload)`, the bytes the signature covers. */
+  signingInput: Buffer;
+  signature: Buffer;
+}
+
+// One linear scan, no backtracking: base64url characters only, no padding (RFC 7515 §2).
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+function decodeSegment(segment: string, name: string, use: AssertionUse): Record<string, unknown> {
+  if (!BASE64URL.test(segment)) {
+    throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: `${name} is not base64url` });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: `${name} is not JSON` });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: `${name} is not a JSON object` });
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Splits and decodes a compact JWS (RFC 7515 §7.1) without trusting it. Refuses anything longer
+ * than `maxLength` before looking inside, a JWE (five segments), the JSON serialisation, an
+ * unsigned JWT, and segments that are not base64url-encoded JSON objects.
+ */
+export function decodeAssertion(token: string, maxLength: number, use: AssertionUse): DecodedAssertion {
+  if (token.length > maxLength) {
+    throw new OAuthError('ERR_ASSERTION_TOO_LONG', { use, detail: `assertion is ${token.length} characters` });
+  }
+  const first = token.indexOf('.');
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  if (second < 0 || token.indexOf('.', second + 1) >= 0) {
+    const segments = token.split('.').length;
+    throw new OAuthError('ERR_ASSERTION_MALFORMED', {
+      use,
+      detail: segments === 5 ? 'assertion is a JWE; only a signed JWT (JWS) is accepted' : `assertion has ${segments} segments, not 3`,
+    });
+  }
+  const header = decodeSegment(token.slice(0, first), 'header', use);
+  const payload = decodeSegment(token.slice(first + 1, second), 'payload', use);
+  const sig = token.slice(second + 1);
+  if (!BASE64URL.test(sig)) {
+    throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: 'signature is empty or not base64url' });
+  }
+  return {
+    header,
+    payload,
+    signingInput: Buffer.from(token.slice(0, second), 'latin1'),
+    signature: Buffer.from(sig, 'base64url'),
+  };
+}

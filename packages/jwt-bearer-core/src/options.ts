@@ -1,0 +1,139 @@
+import { ALL_ALGORITHMS, isAlgorithm } from './algorithms';
+import type { AssertionUse } from './errors';
+import { JWKS_DEFAULTS, RemoteKeySets, type ResolvedJwksOptions } from './jwks';
+import { defaultReplayStore } from './replay';
+import type { Algorithm, CommonOptions, RejectionEvent, ReplayStore, WarningEvent } from './types';
+
+/** Options common to both uses, validated, with defaults applied, frozen. */
+export interface ResolvedOptions {
+  readonly use: AssertionUse;
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: ReadonlySet<Algorithm>;
+  readonly clockTolerance: number;
+  readonly maxLifetime: number;
+  readonly requireJti: boolean;
+  readonly replayStore: ReplayStore;
+  readonly maxAssertionLength: number;
+  readonly onError: ((event: RejectionEvent) => void) | undefined;
+  readonly onWarning: ((event: WarningEvent) => void) | undefined;
+  readonly jwks: ResolvedJwksOptions;
+  readonly remoteKeySets: RemoteKeySets;
+  readonly now: () => number;
+}
+
+const COMMON_KEYS = [
+  'issuer', 'audiences', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti', 'replayStore',
+  'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'now',
+] as const;
+
+const JWKS_KEYS = ['timeout', 'cacheMaxAge', 'cooldown', 'staleIfError', 'maxResponseBytes', 'maxKeys', 'maxKeySets', 'requestHeaders', 'requestAgent'] as const;
+
+/** Throws `TypeError('jwt-bearer: option "name" must be …')`. */
+export function fail(name: string, must: string): never {
+  throw new TypeError(`jwt-bearer: option "${name}" ${must}`);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) fail(name, 'must be a non-empty string');
+  return value;
+}
+
+export function stringArray(value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
+    fail(name, 'must be an array of non-empty strings');
+  }
+  return [...value];
+}
+
+function number(value: unknown, name: string, fallback: number, min: number, integer = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    fail(name, `must be a${integer ? 'n integer' : ' number'} ≥ ${min}`);
+  }
+  return value;
+}
+
+function optionalFunction<T>(value: unknown, name: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') fail(name, 'must be a function');
+  return value as T | undefined;
+}
+
+/** Validates an algorithm list; `none` and unknown names are refused by name. */
+export function algorithmList(value: unknown, name: string): Algorithm[] {
+  if (!Array.isArray(value) || value.length === 0) fail(name, `must be a non-empty array of algorithms (${ALL_ALGORITHMS.join(', ')})`);
+  for (const alg of value) {
+    if (typeof alg === 'string' && alg.toLowerCase() === 'none') fail(name, 'must not contain "none": unsigned assertions are never accepted');
+    if (!isAlgorithm(alg)) fail(name, `contains unsupported algorithm ${JSON.stringify(alg)} (supported: ${ALL_ALGORITHMS.join(', ')})`);
+  }
+  return value as Algorithm[];
+}
+
+/** Refuses option names nobody reads: a typo (`audience`, `clockSkew`) must not pass silently. */
+export function rejectUnknown(options: Record<string, unknown>, known: readonly string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`jwt-bearer: unknown option "${key}" in ${where} (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+function jwksOptions(value: unknown): ResolvedJwksOptions {
+  if (value === undefined) return { ...JWKS_DEFAULTS };
+  if (!isPlainObject(value)) fail('jwksOptions', 'must be an object');
+  rejectUnknown(value, JWKS_KEYS, 'jwksOptions');
+  const headers = value.requestHeaders;
+  if (headers !== undefined && (!isPlainObject(headers) || !Object.values(headers).every((h) => typeof h === 'string'))) {
+    fail('jwksOptions.requestHeaders', 'must be an object of string header values');
+  }
+  if (value.requestAgent !== undefined && typeof value.requestAgent !== 'object') fail('jwksOptions.requestAgent', 'must be an http(s).Agent');
+  return {
+    timeout: number(value.timeout, 'jwksOptions.timeout', JWKS_DEFAULTS.timeout, 1),
+    cacheMaxAge: number(value.cacheMaxAge, 'jwksOptions.cacheMaxAge', JWKS_DEFAULTS.cacheMaxAge, 0),
+    cooldown: number(value.cooldown, 'jwksOptions.cooldown', JWKS_DEFAULTS.cooldown, 0),
+    staleIfError: number(value.staleIfError, 'jwksOptions.staleIfError', JWKS_DEFAULTS.staleIfError, 0),
+    maxResponseBytes: number(value.maxResponseBytes, 'jwksOptions.maxResponseBytes', JWKS_DEFAULTS.maxResponseBytes, 1, true),
+    maxKeys: number(value.maxKeys, 'jwksOptions.maxKeys', JWKS_DEFAULTS.maxKeys, 1, true),
+    maxKeySets: number(value.maxKeySets, 'jwksOptions.maxKeySets', JWKS_DEFAULTS.maxKeySets, 1, true),
+    requestHeaders: headers as Record<string, string> | undefined,
+    requestAgent: value.requestAgent,
+  };
+}
+
+/**
+ * Validates the options both factories share. `extra` names the factory's own options, which the
+ * factory validates itself.
+ */
+export function resolveCommonOptions(options: unknown, use: AssertionUse, extra: readonly string[]): ResolvedOptions {
+  if (!isPlainObject(options)) throw new TypeError('jwt-bearer: options must be an object');
+  rejectUnknown(options, [...COMMON_KEYS, ...extra], use === 'grant' ? 'createGrantVerifier()' : 'createClientAuthenticator()');
+  const o = options as Partial<CommonOptions> & Record<string, unknown>;
+  const issuer = nonEmptyString(o.issuer, 'issuer');
+  const audiences = o.audiences === undefined ? [] : stringArray(o.audiences, 'audiences');
+  const algorithms = new Set(o.algorithms === undefined ? ALL_ALGORITHMS : algorithmList(o.algorithms, 'algorithms'));
+  const replayStore = o.replayStore ?? defaultReplayStore();
+  if (typeof (replayStore as ReplayStore)?.claim !== 'function') fail('replayStore', 'must have a claim(key, ttlSeconds) method');
+  if (o.requireJti !== undefined && typeof o.requireJti !== 'boolean') fail('requireJti', 'must be a boolean');
+  const now = optionalFunction<() => number>(o.now, 'now') ?? Date.now;
+  const jwks = jwksOptions(o.jwksOptions);
+  return Object.freeze({
+    use,
+    issuer,
+    audiences: Object.freeze(audiences),
+    algorithms,
+    clockTolerance: number(o.clockTolerance, 'clockTolerance', 30, 0),
+    maxLifetime: number(o.maxLifetime, 'maxLifetime', use === 'client' ? 300 : 3600, 1),
+    requireJti: o.requireJti ?? use === 'client',
+    replayStore,
+    maxAssertionLength: number(o.maxAssertionLength, 'maxAssertionLength', 16384, 16, true),
+    onError: optionalFunction<(event: RejectionEvent) => void>(o.onError, 'onError'),
+    onWarning: optionalFunction<(event: WarningEvent) => void>(o.onWarning, 'onWarning'),
+    jwks,
+    remoteKeySets: new RemoteKeySets(jwks, now, use),
+    now,
+  });
+}

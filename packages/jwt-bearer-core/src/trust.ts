@@ -1,0 +1,197 @@
+import { KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { ALGORITHMS } from './algorithms';
+import { OAuthError } from './errors';
+import { importJwkSet, importPublicKey, importSecret, StaticKeySource, type KeySource } from './keys';
+import { algorithmList, fail, isPlainObject, nonEmptyString, rejectUnknown, type ResolvedOptions } from './options';
+import type { Algorithm, ClientRegistration, Resolver, TrustedIssuer } from './types';
+
+/** A registration (trusted issuer or client) with its keys parsed and its algorithms settled. */
+export interface Party<R> {
+  readonly id: string;
+  readonly registration: R;
+  readonly source: KeySource;
+  /** Global algorithms ∩ the registration's ∩ those its keys can verify. */
+  readonly algorithms: ReadonlySet<Algorithm>;
+  /** Whether the keys are shared secrets (`client_secret_jwt`). */
+  readonly symmetric: boolean;
+}
+
+interface Shape {
+  idField: 'issuer' | 'clientId';
+  secretField: 'secret' | 'clientSecret';
+  fields: readonly string[];
+  listOption: string;
+}
+
+const ISSUER_SHAPE: Shape = {
+  idField: 'issuer',
+  secretField: 'secret',
+  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'secret', 'algorithms', 'subjects', 'scopes', 'requireSubject'],
+  listOption: 'issuers',
+};
+
+const CLIENT_SHAPE: Shape = {
+  idField: 'clientId',
+  secretField: 'clientSecret',
+  fields: ['clientId', 'jwksUri', 'jwks', 'publicKey', 'clientSecret', 'algorithms'],
+  listOption: 'clients',
+};
+
+type Registration = TrustedIssuer | ClientRegistration;
+
+/** Compiles one registration; throws a `TypeError` naming `where` on a bad one. */
+function compile<R extends Registration>(reg: unknown, shape: Shape, where: string, options: ResolvedOptions): Party<R> {
+  if (!isPlainObject(reg)) fail(where, 'must be an object');
+  rejectUnknown(reg, shape.fields, where);
+  const id = nonEmptyString(reg[shape.idField], `${where}.${shape.idField}`);
+  const sources = ['jwksUri', 'jwks', 'publicKey', shape.secretField].filter((f) => reg[f] !== undefined);
+  if (sources.length !== 1) {
+    fail(where, `must have exactly one key source of jwksUri, jwks, publicKey, ${shape.secretField} (found ${sources.length ? sources.join(', ') : 'none'})`);
+  }
+  let source: KeySource;
+  const field = sources[0];
+  if (field === 'jwksUri') {
+    const uri = nonEmptyString(reg.jwksUri, `${where}.jwksUri`);
+    let url: URL | undefined;
+    try {
+      url = new URL(uri);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) fail(`${where}.jwksUri`, 'must be an http(s) URL');
+    source = options.remoteKeySets.get(uri);
+  } else if (field === 'jwks') {
+    source = new StaticKeySource(importJwkSet(reg.jwks as never, `jwt-bearer: option "${where}.jwks"`));
+  } else if (field === 'publicKey') {
+    source = new StaticKeySource([importPublicKey(reg.publicKey as never, `jwt-bearer: option "${where}.publicKey"`)]);
+  } else {
+    source = new StaticKeySource([importSecret(reg[field] as never, `jwt-bearer: option "${where}.${field}"`)]);
+  }
+  const own = reg.algorithms === undefined ? undefined : new Set(algorithmList(reg.algorithms, `${where}.algorithms`));
+  const algorithms = new Set<Algorithm>();
+  for (const alg of options.algorithms) {
+    if ((own === undefined || own.has(alg)) && source.algorithms.has(alg)) algorithms.add(alg);
+  }
+  if (algorithms.size === 0) {
+    fail(where, 'has no usable algorithm: the global "algorithms", its own "algorithms" and its key type have nothing in common');
+  }
+  if (shape === ISSUER_SHAPE) {
+    const subjects = reg.subjects;
+    if (subjects !== undefined && typeof subjects !== 'function' && !(Array.isArray(subjects) && subjects.every((s) => typeof s === 'string'))) {
+      fail(`${where}.subjects`, 'must be an array of strings or a function');
+    }
+    if (reg.scopes !== undefined && !(Array.isArray(reg.scopes) && reg.scopes.every((s) => typeof s === 'string'))) {
+      fail(`${where}.scopes`, 'must be an array of strings');
+    }
+    if (reg.requireSubject !== undefined && typeof reg.requireSubject !== 'boolean') fail(`${where}.requireSubject`, 'must be a boolean');
+  }
+  const symmetric = [...algorithms].every((a) => ALGORITHMS[a].kind === 'secret');
+  return { id, registration: reg as unknown as R, source, algorithms, symmetric };
+}
+
+/** What a key source's parse can be cached by: its content, so a PEM is parsed once. */
+function contentKey(reg: Record<string, unknown>, shape: Shape): string | undefined {
+  const secret = reg[shape.secretField];
+  const material =
+    typeof reg.jwksUri === 'string' ? `u${reg.jwksUri}`
+      : typeof reg.publicKey === 'string' ? `p${reg.publicKey}`
+      : isPlainObject(reg.publicKey) && !(reg.publicKey instanceof KeyObject) ? `k${JSON.stringify(reg.publicKey)}`
+      : isPlainObject(reg.jwks) ? `j${JSON.stringify(reg.jwks)}`
+      : typeof secret === 'string' ? `s${secret}`
+      : secret instanceof Uint8Array ? `b${Buffer.from(secret).toString('base64')}`
+      : undefined;
+  if (material === undefined) return undefined;
+  return `${String(reg[shape.idField])}\u0000${Array.isArray(reg.algorithms) ? reg.algorithms.join(',') : '*'}\u0000${material}`;
+}
+
+/** Resolves trusted issuers or clients from a list (compiled once) or an app's lookup function. */
+export class Trust<R extends Registration> {
+  private readonly byId: Map<string, Party<R>> | undefined;
+  private readonly resolver: Resolver<R> | undefined;
+  private readonly byObject = new WeakMap<object, Party<R>>();
+  private readonly byContent = new LRUCache<string, Party<R>>({ max: 10_000 });
+
+  constructor(
+    input: unknown,
+    private readonly shape: Shape,
+    private readonly options: ResolvedOptions,
+  ) {
+    if (typeof input === 'function') {
+      this.resolver = input as Resolver<R>;
+    } else if (Array.isArray(input)) {
+      if (input.length === 0) fail(shape.listOption, 'must not be empty (or pass a lookup function)');
+      this.byId = new Map();
+      input.forEach((reg, i) => {
+        const party = compile<R>(reg, shape, `${shape.listOption}[${i}]`, options);
+        if (this.byId!.has(party.id)) fail(`${shape.listOption}[${i}].${shape.idField}`, `repeats ${JSON.stringify(party.id)}`);
+        this.byId!.set(party.id, party);
+      });
+    } else {
+      fail(shape.listOption, `is required: an array of registrations or a function (id) => registration`);
+    }
+  }
+
+  /** The party for `id`, `undefined` when unknown. Rejects with a 5xx `OAuthError` on a lookup failure. */
+  resolve(id: string): Party<R> | undefined | Promise<Party<R> | undefined> {
+    if (this.byId) return this.byId.get(id);
+    let found: unknown;
+    try {
+      found = this.resolver!(id);
+    } catch (err) {
+      throw this.lookupFailed(err);
+    }
+    if (found instanceof Promise || (typeof found === 'object' && found !== null && typeof (found as PromiseLike<unknown>).then === 'function')) {
+      return Promise.resolve(found as PromiseLike<unknown>).then(
+        (reg) => this.fromLookup(id, reg),
+        (err) => {
+          throw this.lookupFailed(err);
+        },
+      );
+    }
+    return this.fromLookup(id, found);
+  }
+
+  private fromLookup(id: string, reg: unknown): Party<R> | undefined {
+    if (reg === undefined || reg === null) return undefined;
+    if (typeof reg === 'object') {
+      const cached = this.byObject.get(reg);
+      if (cached) return cached;
+    }
+    const key = isPlainObject(reg) ? contentKey(reg, this.shape) : undefined;
+    let party = key === undefined ? undefined : this.byContent.get(key);
+    if (party) {
+      party = { ...party, registration: reg as R };
+    } else {
+      try {
+        party = compile<R>(reg, this.shape, `${this.shape.listOption}(${JSON.stringify(id)})`, this.options);
+      } catch (err) {
+        // A bad registration from the app's own store is the server's fault, not the client's.
+        throw new OAuthError('ERR_INTERNAL', { use: this.options.use, detail: (err as Error).message, cause: err });
+      }
+      if (key !== undefined) this.byContent.set(key, party);
+    }
+    if (party.id !== id) {
+      throw new OAuthError('ERR_INTERNAL', {
+        use: this.options.use,
+        detail: `${this.shape.listOption} lookup for ${JSON.stringify(id)} returned ${this.shape.idField} ${JSON.stringify(party.id)}`,
+      });
+    }
+    if (typeof reg === 'object') this.byObject.set(reg as object, party);
+    return party;
+  }
+
+  private lookupFailed(err: unknown): OAuthError {
+    return new OAuthError('ERR_TRUST_LOOKUP_FAILED', { use: this.options.use, detail: `${this.shape.listOption} lookup failed: ${(err as Error)?.message ?? String(err)}`, cause: err });
+  }
+}
+
+/** Trusted issuers of grant assertions. */
+export function issuerTrust(input: unknown, options: ResolvedOptions): Trust<TrustedIssuer> {
+  return new Trust<TrustedIssuer>(input, ISSUER_SHAPE, options);
+}
+
+/** Registered clients. */
+export function clientTrust(input: unknown, options: ResolvedOptions): Trust<ClientRegistration> {
+  return new Trust<ClientRegistration>(input, CLIENT_SHAPE, options);
+}

@@ -1,0 +1,284 @@
+import type { KeyObject } from 'node:crypto';
+import type { AssertionUse, ErrorCode, OAuthErrorName } from './errors';
+
+/**
+ * A framework-free token request: the parsed form body and the request headers (lower-case names,
+ * as Node gives them).
+ */
+export interface TokenRequest {
+  body: Record<string, unknown> | undefined;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Signature algorithms this library can verify (RFC 7518 §3.1, RFC 8037, RFC 9864 `Ed25519`). */
+export type Algorithm =
+  | 'RS256' | 'RS384' | 'RS512'
+  | 'PS256' | 'PS384' | 'PS512'
+  | 'ES256' | 'ES384' | 'ES512'
+  | 'EdDSA' | 'Ed25519'
+  | 'HS256' | 'HS384' | 'HS512';
+
+/** A JSON Web Key (RFC 7517), public members only are read. */
+export interface Jwk {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  crv?: string;
+  x5c?: string[];
+  x5t?: string;
+  'x5t#S256'?: string;
+  [member: string]: unknown;
+}
+
+/** A JSON Web Key Set (RFC 7517 §5). */
+export interface JwkSet {
+  keys: Jwk[];
+}
+
+/** A public key: PEM (SPKI, PKCS#1 or an X.509 certificate), a public JWK, or a `KeyObject`. */
+export type PublicKeyInput = string | Jwk | KeyObject;
+
+/** A shared secret for HS256/384/512: a string (UTF-8 bytes) or the raw bytes. */
+export type SecretInput = string | Uint8Array;
+
+/** Where the keys of an issuer or client come from: exactly one of these per registration. */
+export interface KeySourceFields {
+  /** URL of a JWK Set, fetched and cached (see `jwksOptions`). */
+  jwksUri?: string;
+  /** An inline JWK Set. */
+  jwks?: JwkSet;
+  /** One public key (PEM, JWK or `KeyObject`). */
+  publicKey?: PublicKeyInput;
+}
+
+/**
+ * A trusted issuer of authorization-grant assertions (RFC 7523 §2.1): a service account, an IdP,
+ * another service.
+ */
+export interface TrustedIssuer extends KeySourceFields {
+  /** The `iss` value of its assertions (exact string comparison). */
+  issuer: string;
+  /** A shared secret, for issuers that sign with HS256/384/512. */
+  secret?: SecretInput;
+  /** Algorithms this issuer may use, intersected with the global `algorithms`. */
+  algorithms?: Algorithm[];
+  /** Subjects this issuer may assert: a list, or a predicate. Default: any subject. */
+  subjects?: string[] | ((subject: string) => boolean);
+  /** The scopes a token for this issuer's assertions may carry. Default: any scope. */
+  scopes?: string[];
+  /**
+   * Whether `sub` is required (RFC 7523 §3 item 2). `false` lets the issuer omit it, as Google
+   * service-account assertions do; the principal's subject is then the issuer. Default `true`.
+   */
+  requireSubject?: boolean;
+}
+
+/** A client registered for `private_key_jwt` or `client_secret_jwt` (RFC 7523 §2.2). */
+export interface ClientRegistration extends KeySourceFields {
+  /** The client identifier: the `iss` and `sub` of its assertions. */
+  clientId: string;
+  /** The client secret, for `client_secret_jwt` (HS256/384/512). */
+  clientSecret?: SecretInput;
+  /** Algorithms this client may use, intersected with the global `algorithms`. */
+  algorithms?: Algorithm[];
+}
+
+/** Resolves a registration by identifier; may be async. Return `undefined` when unknown. */
+export type Resolver<T> = (id: string) => T | undefined | null | Promise<T | undefined | null>;
+
+/** How a client assertion's `aud` is checked. */
+export type AudienceMode = 'strict' | 'legacy';
+
+/** A rejection, as given to `onError`. */
+export interface RejectionEvent {
+  /** Stable machine code, e.g. `ERR_ASSERTION_EXPIRED`. */
+  code: ErrorCode;
+  /** The OAuth `error` sent to the client. */
+  error: OAuthErrorName;
+  /** HTTP status sent to the client. */
+  status: number;
+  /** The specific reason; never sent to the client. */
+  detail: string | undefined;
+  /** Which use of RFC 7523 the request was for. */
+  use: AssertionUse;
+  /** The assertion's `iss`, when it could be decoded (not yet verified). */
+  issuer?: string;
+  /** The assertion's `sub`, when it could be decoded (not yet verified). */
+  subject?: string;
+  /** The client, for client assertions (the unverified `sub`). */
+  clientId?: string;
+  /** The underlying failure for 5xx (a fetch or store error). */
+  cause?: unknown;
+}
+
+/** A notice about an accepted assertion that operators should act on, as given to `onWarning`. */
+export interface WarningEvent {
+  /** `WARN_LEGACY_AUDIENCE`: accepted only because `audienceMode` is `'legacy'`. */
+  code: 'WARN_LEGACY_AUDIENCE';
+  detail: string;
+  use: AssertionUse;
+  issuer: string;
+  subject: string;
+  clientId?: string;
+}
+
+/** Tuning of `jwksUri` key sets. */
+export interface JwksOptions {
+  /** Milliseconds a JWK Set fetch may take in all before it counts as failed. Default 5000. */
+  timeout?: number;
+  /** Seconds a fetched key set is used before it is fetched again. Default 600. */
+  cacheMaxAge?: number;
+  /**
+   * Seconds after a fetch during which an unknown `kid` is refused at once instead of causing
+   * another fetch, and after a failed fetch during which no new fetch is tried. Default 30.
+   */
+  cooldown?: number;
+  /**
+   * Seconds past `cacheMaxAge` during which the last good key set keeps being used while the
+   * endpoint is failing. Default 3600. `0` turns it off.
+   */
+  staleIfError?: number;
+  /** Largest JWK Set response accepted, in bytes. Default 524288 (512 KiB). */
+  maxResponseBytes?: number;
+  /** Most keys taken from one JWK Set. Default 100. */
+  maxKeys?: number;
+  /** Most distinct `jwksUri` key sets kept (least recently used dropped). Default 1000. */
+  maxKeySets?: number;
+  /** Extra request headers for the fetch. */
+  requestHeaders?: Record<string, string>;
+  /** An `http.Agent` / `https.Agent` for the fetch (proxies, custom CAs). */
+  requestAgent?: unknown;
+}
+
+/** Options shared by {@link createGrantVerifier} and {@link createClientAuthenticator}. */
+export interface CommonOptions {
+  /** This authorization server's issuer identifier (RFC 8414). Required. */
+  issuer: string;
+  /** Other values that identify this server in `aud`, e.g. the token endpoint URL. Default `[]`. */
+  audiences?: string[];
+  /** Global algorithm allow-list. `none` is never accepted. Default: every {@link Algorithm}. */
+  algorithms?: Algorithm[];
+  /** Seconds of leeway on `exp`, `nbf` and `iat`. Default 30. */
+  clockTolerance?: number;
+  /**
+   * Seconds an assertion stays usable after `iat`; without `iat`, the furthest `exp` accepted.
+   * Default 300 (client authentication) or 3600 (grant).
+   */
+  maxLifetime?: number;
+  /** Whether a `jti` claim is required. Default `true` (client authentication), `false` (grant). */
+  requireJti?: boolean;
+  /** Where used `jti`s are recorded. Default: one process-wide {@link MemoryReplayStore}. */
+  replayStore?: ReplayStore;
+  /** Longest assertion accepted, in characters, checked before any decoding. Default 16384. */
+  maxAssertionLength?: number;
+  /** Called with every rejection. Exceptions it throws are ignored. */
+  onError?: (event: RejectionEvent) => void;
+  /** Called when an assertion is accepted only through a legacy allowance. */
+  onWarning?: (event: WarningEvent) => void;
+  /** Tuning of `jwksUri` key sets. */
+  jwksOptions?: JwksOptions;
+  /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Options of {@link createGrantVerifier}. */
+export interface GrantVerifierOptions extends CommonOptions {
+  /** Trusted issuers: a list, or a (possibly async) lookup by `iss`. Required. */
+  issuers: TrustedIssuer[] | Resolver<TrustedIssuer>;
+}
+
+/** Options of {@link createClientAuthenticator}. */
+export interface ClientAuthenticatorOptions extends CommonOptions {
+  /** Registered clients: a list, or a (possibly async) lookup by client_id. Required. */
+  clients: ClientRegistration[] | Resolver<ClientRegistration>;
+  /**
+   * `'strict'` (default): `aud` must be exactly `issuer` (RFC 7523bis). `'legacy'` also accepts
+   * the `audiences` values and reports each such use through `onWarning`.
+   */
+  audienceMode?: AudienceMode;
+}
+
+/** Claims of a verified assertion. Extend it through declaration merging for typed custom claims. */
+export interface AssertionClaims {
+  iss: string;
+  sub?: string;
+  aud: string | string[];
+  exp: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+  scope?: string;
+  [claim: string]: unknown;
+}
+
+/** The protected header of a verified assertion. */
+export interface AssertionHeader {
+  alg: Algorithm;
+  kid?: string;
+  typ?: string;
+  [parameter: string]: unknown;
+}
+
+/** The verified principal of an RFC 7523 §2.1 authorization grant. */
+export interface GrantPrincipal {
+  /** The trusted issuer (`iss`). */
+  issuer: string;
+  /** Who the token is for (`sub`; the issuer when an issuer with `requireSubject: false` omits it). */
+  subject: string;
+  /** Requested scope: the `scope` parameter, else the assertion's space-separated `scope` claim. */
+  scope: string[];
+  /** The assertion's `aud`. */
+  audience: string | string[];
+  /** Every claim of the assertion. */
+  claims: AssertionClaims;
+  /** The protected header. */
+  header: AssertionHeader;
+  /** The authenticated client, when the same request was client-authenticated. */
+  clientId?: string;
+}
+
+/** The verified principal of RFC 7523 §2.2 client authentication. */
+export interface ClientPrincipal {
+  clientId: string;
+  method: 'private_key_jwt' | 'client_secret_jwt';
+  claims: AssertionClaims;
+  header: AssertionHeader;
+}
+
+/** What the adapters attach as `req.jwtBearer` / `ctx.state.jwtBearer`. */
+export interface JwtBearerResult {
+  grant?: GrantPrincipal;
+  client?: ClientPrincipal;
+}
+
+/** Context a grant verification may be given by the caller. */
+export interface GrantContext {
+  /** The client this request was authenticated as, copied to the principal's `clientId`. */
+  clientId?: string;
+}
+
+/** Verifies RFC 7523 §2.1 authorization grants. */
+export interface GrantVerifier {
+  /** Verifies the request's `assertion`; rejects with an {@link OAuthError}. */
+  verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal>;
+}
+
+/** Authenticates clients by RFC 7523 §2.2 client assertions. */
+export interface ClientAuthenticator {
+  /**
+   * Verifies the request's `client_assertion`. Resolves `undefined` when the request carries
+   * neither `client_assertion` nor `client_assertion_type`; rejects with an {@link OAuthError}.
+   */
+  authenticate(request: TokenRequest): Promise<ClientPrincipal | undefined>;
+}
+
+/**
+ * Records used assertion identifiers. `claim` is an atomic "set if absent": `true` the first
+ * time a key is seen within its TTL, `false` on a replay. It rejects when the store cannot
+ * answer, which the library turns into 503 `temporarily_unavailable`.
+ */
+export interface ReplayStore {
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+}
