@@ -9,6 +9,7 @@ import type {
   AssertionClaims,
   AssertionHeader,
   AudienceMode,
+  AuthenticateOptions,
   ClientAuthenticator,
   ClientAuthenticatorOptions,
   ClientPrincipal,
@@ -66,12 +67,14 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} is not exactly the issuer identifier`);
   }
 
-  async function run(request: TokenRequest, seen: Seen): Promise<ClientPrincipal | undefined> {
-    const body = formBody(request);
-    if (!body) return undefined;
+  async function run(request: TokenRequest, required: boolean, seen: Seen): Promise<ClientPrincipal | undefined> {
+    const body = formBody(request) ?? {};
     const assertion = param(body, 'client_assertion', use);
     const type = param(body, 'client_assertion_type', use);
-    if (assertion === undefined && type === undefined) return undefined;
+    if (assertion === undefined && type === undefined) {
+      if (required) throw clientAuthenticationRequired(request, resolved.issuer);
+      return undefined;
+    }
     if (type === undefined) reject('ERR_CLIENT_ASSERTION_TYPE_MISSING', use, 'client_assertion without client_assertion_type');
     if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${JSON.stringify(type)}`);
     if (assertion === undefined) reject('ERR_CLIENT_ASSERTION_MISSING', use, 'client_assertion_type without client_assertion');
@@ -108,10 +111,10 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
   }
 
   return {
-    async authenticate(request: TokenRequest): Promise<ClientPrincipal | undefined> {
+    async authenticate(request: TokenRequest, authOptions?: AuthenticateOptions): Promise<ClientPrincipal | undefined> {
       const seen: Seen = {};
       try {
-        return await run(request, seen);
+        return await run(request, authOptions?.required === true, seen);
       } catch (err) {
         const error = withChallenge(err, request, resolved.issuer);
         throw report(resolved, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});

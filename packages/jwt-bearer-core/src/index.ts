@@ -22,3 +22,19 @@ export {
 export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay';
 export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './algorithms';
 export type * from './types';
+export {
+  readRequestForm,
+  assertForm,
+  parseForm,
+  isJwtBearerGrantRequest,
+  hasClientAssertion,
+  splitGrantOptions,
+  splitClientOptions,
+  TOKEN_RESPONSE_HEADERS,
+  type RequestForm,
+  type TokenResponse,
+  type MiddlewareOptions,
+  type GrantMiddlewareOptions,
+  type ClientMiddlewareOptions,
+  type SplitOptions,
+} from './middleware';

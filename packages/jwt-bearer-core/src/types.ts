@@ -265,13 +265,23 @@ export interface GrantVerifier {
   verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal>;
 }
 
+/** Per-call options of {@link ClientAuthenticator.authenticate}. */
+export interface AuthenticateOptions {
+  /**
+   * Whether a request without a client assertion is refused (401 `invalid_client`, reported to
+   * `onError`) instead of resolving `undefined`. Default `false`.
+   */
+  required?: boolean;
+}
+
 /** Authenticates clients by RFC 7523 §2.2 client assertions. */
 export interface ClientAuthenticator {
   /**
    * Verifies the request's `client_assertion`. Resolves `undefined` when the request carries
-   * neither `client_assertion` nor `client_assertion_type`; rejects with an {@link OAuthError}.
+   * neither `client_assertion` nor `client_assertion_type` (unless `required`); rejects with an
+   * {@link OAuthError}.
    */
-  authenticate(request: TokenRequest): Promise<ClientPrincipal | undefined>;
+  authenticate(request: TokenRequest, options?: AuthenticateOptions): Promise<ClientPrincipal | undefined>;
 }
 
 /**

@@ -1,0 +1,153 @@
+/**
+ * express-jwt-bearer: Express middleware for RFC 7523 JWT assertions, the JWT bearer
+ * authorization grant and `private_key_jwt` / `client_secret_jwt` client authentication.
+ *
+ * @packageDocumentation
+ */
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  assertForm,
+  createClientAuthenticator,
+  createGrantVerifier,
+  hasClientAssertion,
+  isJwtBearerGrantRequest,
+  isOAuthError,
+  readRequestForm,
+  splitClientOptions,
+  splitGrantOptions,
+  toErrorResponse,
+  TOKEN_RESPONSE_HEADERS,
+  type ClientMiddlewareOptions,
+  type GrantMiddlewareOptions,
+  type JwtBearerResult,
+  type RequestForm,
+} from 'jwt-bearer-core';
+
+export {
+  JWT_BEARER_CLIENT_ASSERTION_TYPE,
+  JWT_BEARER_GRANT_TYPE,
+  MemoryReplayStore,
+  OAuthError,
+  createAssertion,
+  toErrorResponse,
+} from 'jwt-bearer-core';
+export type {
+  ClientPrincipal,
+  ClientRegistration,
+  ErrorCode,
+  GrantPrincipal,
+  JwtBearerResult,
+  RejectionEvent,
+  ReplayStore,
+  TokenResponse,
+  TrustedIssuer,
+  WarningEvent,
+} from 'jwt-bearer-core';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** What jwt-bearer verified on this request: the grant and/or the authenticated client. */
+      jwtBearer?: JwtBearerResult;
+    }
+  }
+}
+
+/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `passErrors`, `bodyLimit`. */
+export type JwtBearerGrantOptions = GrantMiddlewareOptions<Request>;
+
+/** Options of {@link clientAssertion}: the core's client options, `required`, `passErrors`, `bodyLimit`. */
+export type ClientAssertionOptions = ClientMiddlewareOptions;
+
+function sendError(res: Response, err: unknown): void {
+  const { status, headers, body } = toErrorResponse(err);
+  res.status(status).set(headers).send(JSON.stringify(body));
+}
+
+/** Reads the form (a body parser's result, or the stream) and keeps it on `req.body` for later handlers. */
+async function form(req: Request, limit: number, use: 'grant' | 'client'): Promise<RequestForm> {
+  const result = await readRequestForm(req, req.body, limit, use);
+  if (result.parsedHere) {
+    req.body = result.body;
+    // body-parser skips requests it sees marked as already parsed.
+    (req as { _body?: boolean })._body = true;
+  }
+  return result;
+}
+
+/**
+ * Answers or hands on an error: the RFC 6749 §5.2 JSON answer by default, `next(err)` with
+ * `passErrors`. Never leaves a promise rejection unhandled (Express 4 does not catch them).
+ */
+function fail(err: unknown, res: Response, next: NextFunction, passErrors: boolean): void {
+  if (passErrors) next(err);
+  else if (res.headersSent) next(err);
+  else sendError(res, err);
+}
+
+/**
+ * Middleware for the token route: verifies `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
+ * requests (RFC 7523 §2.1) and attaches `req.jwtBearer.grant`. Requests for any other grant type
+ * pass through untouched. With `issueToken`, answers the token response itself.
+ *
+ * @example
+ * app.post('/token', clientAssertion({ issuer, clients, required: false }), jwtBearerGrant({ issuer, issuers, issueToken }));
+ */
+export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler {
+  const { core, extra } = splitGrantOptions(options);
+  const verifier = createGrantVerifier(core);
+  return function jwtBearerGrantMiddleware(req: Request, res: Response, next: NextFunction): void {
+    (async () => {
+      const parsed = await form(req, extra.bodyLimit, 'grant');
+      const body = parsed.body;
+      if (!isJwtBearerGrantRequest(body)) return next();
+      assertForm(parsed, 'grant');
+      const clientId = req.jwtBearer?.client?.clientId;
+      const grant = await verifier.verify({ body, headers: req.headers }, clientId === undefined ? undefined : { clientId });
+      req.jwtBearer = { ...req.jwtBearer, grant };
+      if (!extra.issueToken) return next();
+      const token = await extra.issueToken(grant, req);
+      res.status(200).set(TOKEN_RESPONSE_HEADERS).json(token);
+    })().catch((err: unknown) => fail(err, res, next, extra.passErrors));
+  };
+}
+
+/**
+ * Middleware for any endpoint that authenticates clients (token, introspection, revocation, PAR):
+ * verifies `client_assertion` (RFC 7523 §2.2) and attaches `req.jwtBearer.client`. Without a
+ * client assertion, answers 401 `invalid_client`, or with `required: false` passes through.
+ *
+ * @example
+ * app.post('/introspect', clientAssertion({ issuer, clients }), introspect);
+ */
+export function clientAssertion(options: ClientAssertionOptions): RequestHandler {
+  const { core, extra } = splitClientOptions(options);
+  const authenticator = createClientAuthenticator(core);
+  return function clientAssertionMiddleware(req: Request, res: Response, next: NextFunction): void {
+    (async () => {
+      const parsed = await form(req, extra.bodyLimit, 'client');
+      const body = parsed.body;
+      const present = hasClientAssertion(body);
+      if (!present && !extra.required) return next();
+      if (present) assertForm(parsed, 'client');
+      const client = await authenticator.authenticate({ body, headers: req.headers }, { required: true });
+      req.jwtBearer = { ...req.jwtBearer, client };
+      next();
+    })().catch((err: unknown) => fail(err, res, next, extra.passErrors));
+  };
+}
+
+/**
+ * Error middleware for apps that use `passErrors: true`: answers an `OAuthError` as RFC 6749 §5.2
+ * JSON with `Cache-Control: no-store`, and hands any other error on.
+ *
+ * @example
+ * app.use(jwtBearerErrorHandler());
+ */
+export function jwtBearerErrorHandler(): ErrorRequestHandler {
+  return function jwtBearerErrorMiddleware(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+    if (!isOAuthError(err) || res.headersSent) return next(err);
+    sendError(res, err);
+  };
+}

@@ -1,0 +1,229 @@
+import type { IncomingMessage } from 'node:http';
+import { JWT_BEARER_GRANT_TYPE } from './constants';
+import { OAuthError, type AssertionUse } from './errors';
+import { fail, isPlainObject } from './options';
+import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions } from './types';
+
+/*
+ * Framework-free pieces both adapters share, so that express-jwt-bearer and koa-jwt-bearer stay
+ * thin and behave the same: option splitting, form body reading, and when a request is "for us".
+ */
+
+/** A token response (RFC 6749 §5.1), as returned by `issueToken`. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in?: number;
+  scope?: string;
+  refresh_token?: string;
+  [parameter: string]: unknown;
+}
+
+/** Options every middleware takes besides the core's. */
+export interface MiddlewareOptions {
+  /**
+   * `false` (default): the middleware answers errors itself as RFC 6749 §5.2 JSON. `true`: it
+   * hands the {@link OAuthError} to the framework (`next(err)` / `throw`) for the app's error
+   * handling; `jwtBearerErrorHandler()` answers it the same way.
+   */
+  passErrors?: boolean;
+  /** Largest form body the middleware parses itself, in bytes. Default 102400. */
+  bodyLimit?: number;
+}
+
+/** Options of `jwtBearerGrant()`: the core's grant options plus the middleware's. */
+export interface GrantMiddlewareOptions<Req> extends GrantVerifierOptions, MiddlewareOptions {
+  /**
+   * Issues the token for a verified grant. When given, the middleware answers with what it
+   * returns (JSON, `Cache-Control: no-store`, `Pragma: no-cache`); when absent, it attaches the
+   * principal and hands on to the next handler. It may throw an `OAuthError` (e.g.
+   * `invalid_scope`) to refuse.
+   */
+  issueToken?: (principal: GrantPrincipal, req: Req) => TokenResponse | Promise<TokenResponse>;
+}
+
+/** Options of `clientAssertion()`: the core's client options plus the middleware's. */
+export interface ClientMiddlewareOptions extends ClientAuthenticatorOptions, MiddlewareOptions {
+  /**
+   * `true` (default): a request without a client assertion is answered 401 `invalid_client`.
+   * `false`: it passes through untouched, for routes that accept other authentication methods.
+   */
+  required?: boolean;
+}
+
+/** Middleware options split into the core's and the adapter's, validated. */
+export interface SplitOptions<Core, Extra> {
+  core: Core;
+  extra: Readonly<Extra & { passErrors: boolean; bodyLimit: number }>;
+}
+
+const DEFAULT_BODY_LIMIT = 100 * 1024;
+
+function split<Core>(options: unknown, own: readonly string[]): { core: Core; picked: Record<string, unknown> } {
+  if (!isPlainObject(options)) throw new TypeError('jwt-bearer: options must be an object');
+  const core: Record<string, unknown> = {};
+  const picked: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (own.includes(key)) picked[key] = value;
+    else core[key] = value;
+  }
+  if (picked.passErrors !== undefined && typeof picked.passErrors !== 'boolean') fail('passErrors', 'must be a boolean');
+  if (picked.bodyLimit !== undefined && !(Number.isSafeInteger(picked.bodyLimit) && (picked.bodyLimit as number) > 0)) {
+    fail('bodyLimit', 'must be a positive integer (bytes)');
+  }
+  return { core: core as Core, picked };
+}
+
+/** Splits and validates `jwtBearerGrant()` options. */
+export function splitGrantOptions<Req>(
+  options: GrantMiddlewareOptions<Req>,
+): SplitOptions<GrantVerifierOptions, { issueToken: GrantMiddlewareOptions<Req>['issueToken'] }> {
+  const { core, picked } = split<GrantVerifierOptions>(options, ['issueToken', 'passErrors', 'bodyLimit']);
+  if (picked.issueToken !== undefined && typeof picked.issueToken !== 'function') fail('issueToken', 'must be a function (principal, req) => token response');
+  return {
+    core,
+    extra: Object.freeze({
+      issueToken: picked.issueToken as GrantMiddlewareOptions<Req>['issueToken'],
+      passErrors: (picked.passErrors as boolean | undefined) ?? false,
+      bodyLimit: (picked.bodyLimit as number | undefined) ?? DEFAULT_BODY_LIMIT,
+    }),
+  };
+}
+
+/** Splits and validates `clientAssertion()` options. */
+export function splitClientOptions(options: ClientMiddlewareOptions): SplitOptions<ClientAuthenticatorOptions, { required: boolean }> {
+  const { core, picked } = split<ClientAuthenticatorOptions>(options, ['required', 'passErrors', 'bodyLimit']);
+  if (picked.required !== undefined && typeof picked.required !== 'boolean') fail('required', 'must be a boolean');
+  return {
+    core,
+    extra: Object.freeze({
+      required: (picked.required as boolean | undefined) ?? true,
+      passErrors: (picked.passErrors as boolean | undefined) ?? false,
+      bodyLimit: (picked.bodyLimit as number | undefined) ?? DEFAULT_BODY_LIMIT,
+    }),
+  };
+}
+
+/** Whether a form body asks for the JWT bearer grant (a repeated `grant_type` naming it counts, so the core refuses it). */
+export function isJwtBearerGrantRequest(body: Record<string, unknown>): boolean {
+  const grantType = body.grant_type;
+  return grantType === JWT_BEARER_GRANT_TYPE || (Array.isArray(grantType) && grantType.includes(JWT_BEARER_GRANT_TYPE));
+}
+
+/** Whether a form body carries a client assertion (either parameter, non-empty). */
+export function hasClientAssertion(body: Record<string, unknown>): boolean {
+  const present = (v: unknown) => v !== undefined && v !== null && v !== '';
+  return present(body.client_assertion) || present(body.client_assertion_type);
+}
+
+function mediaType(req: IncomingMessage): string | undefined {
+  const value = req.headers['content-type'];
+  if (value === undefined) return undefined;
+  return value.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+function charset(req: IncomingMessage): BufferEncoding {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '');
+  const name = match?.[1]?.toLowerCase();
+  return name === 'iso-8859-1' || name === 'latin1' || name === 'windows-1252' ? 'latin1' : 'utf8';
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/** Parses a form into an object; a repeated name becomes an array (which the core refuses). */
+export function parseForm(text: string): Record<string, string | string[]> {
+  const body: Record<string, string | string[]> = Object.create(null);
+  for (const [name, value] of new URLSearchParams(text)) {
+    const prior = body[name];
+    if (prior === undefined) body[name] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else body[name] = [prior, value];
+  }
+  return body;
+}
+
+function readStream(req: IncomingMessage, limit: number, use: AssertionUse): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new OAuthError('ERR_BODY_TOO_LARGE', { use, detail: `content-length ${declared} > ${limit}` }));
+  }
+  const encoding = charset(req);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const settle = (err: OAuthError | undefined, text?: string) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (err) {
+        // Stop reading: the rest of an oversized or broken body is not ours to buffer.
+        req.resume();
+        reject(err);
+      } else resolve(text!);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) settle(new OAuthError('ERR_BODY_TOO_LARGE', { use, detail: `body exceeds ${limit} bytes` }));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle(undefined, Buffer.concat(chunks).toString(encoding));
+    const onError = (err: Error) => settle(new OAuthError('ERR_BODY_MALFORMED', { use, detail: `body stream failed: ${err.message}` }));
+    const onAborted = () => settle(new OAuthError('ERR_BODY_MALFORMED', { use, detail: 'client aborted the request' }));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+/** Where the form body came from. */
+export interface RequestForm {
+  body: Record<string, unknown>;
+  /** Whether the middleware read the stream itself (then the adapter stores the body for later handlers). */
+  parsedHere: boolean;
+  /** Whether the request declared `application/x-www-form-urlencoded` (or had no body at all). */
+  isForm: boolean;
+}
+
+/**
+ * The request's form body. Uses what a body parser already produced; otherwise reads the stream
+ * itself (up to `limit` bytes, any charset parameter). A request with no body reads as an empty
+ * form; an unparsed body of another content type is refused with `invalid_request`, because the
+ * token endpoint takes forms only (RFC 6749 §3.2).
+ */
+export async function readRequestForm(req: IncomingMessage, parsed: unknown, limit: number, use: AssertionUse): Promise<RequestForm> {
+  const type = mediaType(req);
+  const isForm = type === FORM || (type === undefined && !hasBody(req));
+  const alreadyParsed =
+    isPlainObject(parsed) &&
+    ((req as { _body?: unknown })._body === true || Object.keys(parsed).length > 0 || req.readableEnded || !hasBody(req));
+  if (alreadyParsed) return { body: parsed, parsedHere: false, isForm };
+  if (!hasBody(req)) return { body: {}, parsedHere: true, isForm };
+  if (type !== FORM) {
+    throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: `content-type ${JSON.stringify(req.headers['content-type'] ?? null)}` });
+  }
+  return { body: parseForm(await readStream(req, limit, use)), parsedHere: true, isForm };
+}
+
+/** Refuses a body a parser produced from something other than a form, once we know the request is ours. */
+export function assertForm(form: Pick<RequestForm, 'isForm'>, use: AssertionUse): void {
+  if (!form.isForm) throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: 'parameters were not sent as application/x-www-form-urlencoded' });
+}
+
+/** Headers of a successful token response (RFC 6749 §5.1). */
+export const TOKEN_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+});
