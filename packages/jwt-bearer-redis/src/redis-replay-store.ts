@@ -160,11 +160,11 @@ export class RedisReplayStore implements ReplayStore {
     if (!isObject(options)) throw new TypeError('RedisReplayStore options must be an object');
     const detected = detectClient(options.client);
     if (!detected) throw new TypeError('RedisReplayStore option "client" must be an ioredis or node-redis (v4 or later) client');
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const prefix = options.prefix === undefined ? DEFAULT_PREFIX : options.prefix;
     if (typeof prefix !== 'string' || prefix.length > MAX_PREFIX_LENGTH) {
       throw new TypeError(`RedisReplayStore option "prefix" must be a string of at most ${MAX_PREFIX_LENGTH} characters`);
     }
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : options.timeout;
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT) {
       throw new TypeError(`RedisReplayStore option "timeout" must be a number of milliseconds greater than 0 and at most ${MAX_TIMEOUT}`);
     }
