@@ -1,0 +1,155 @@
+/**
+ * Shared set-up of the interop suites: the example apps (examples/src) started on 127.0.0.1:0,
+ * and client keys as WebCrypto keys, which is what openid-client and oauth4webapi sign with.
+ */
+import { webcrypto } from 'node:crypto';
+import type { ClientRegistration, Jwk } from 'jwt-bearer-core';
+import {
+  AuthorizationServer,
+  generateDemoKeys,
+  serve,
+  type AuthorizationServerOptions,
+  type DemoKeys,
+  type RunningServer,
+} from '../../examples/src/authorization-server';
+import { createApp as createExpressApp } from '../../examples/src/express-server';
+import { createApp as createKoaApp } from '../../examples/src/koa-server';
+
+export type Framework = 'express' | 'koa';
+export const FRAMEWORKS: readonly Framework[] = ['express', 'koa'];
+
+/** A running example, its model and what it logged (rejections and legacy-audience warnings). */
+export interface Example extends RunningServer {
+  as: AuthorizationServer;
+  tokenEndpoint: string;
+  logs: string[];
+}
+
+/**
+ * Starts the Express or Koa example on 127.0.0.1 and a free port. Its issuer is its URL
+ * (`http://127.0.0.1:<port>`), as with `npm start`, unless `issuer` is given (several servers
+ * behind one issuer); `options` may depend on it (e.g. a legacy audience that is the token
+ * endpoint URL).
+ */
+export async function startExample(
+  framework: Framework,
+  options: Omit<AuthorizationServerOptions, 'issuer' | 'log'> | ((issuer: string) => Omit<AuthorizationServerOptions, 'issuer' | 'log'>) = {},
+  issuer?: string,
+): Promise<Example> {
+  const logs: string[] = [];
+  let as: AuthorizationServer | undefined;
+  const running = await serve(
+    (issuer) => {
+      const resolved = typeof options === 'function' ? options(issuer) : options;
+      as = new AuthorizationServer({ ...resolved, issuer, log: (line) => logs.push(line) });
+      return { listener: framework === 'express' ? createExpressApp(as) : createKoaApp(as).callback() };
+    },
+    { port: 0, ...(issuer !== undefined ? { issuer } : {}) },
+  );
+  return Object.assign(running, { as: as!, tokenEndpoint: as!.tokenEndpoint, logs });
+}
+
+/** The demo keys, generated once per test file (RSA generation is the slow part). */
+let demoKeys: DemoKeys | undefined;
+export function sharedDemoKeys(): DemoKeys {
+  demoKeys ??= generateDemoKeys();
+  return demoKeys;
+}
+
+export type ClientKind = 'RS256' | 'ES256' | 'Ed25519' | 'HS256';
+
+/** A client of the interop suites: its registration at the example, and what the library signs with. */
+export interface InteropClient {
+  kind: ClientKind;
+  clientId: string;
+  method: 'private_key_jwt' | 'client_secret_jwt';
+  /** The `alg` the library is expected to send. */
+  alg: string;
+  /** WebCrypto private key (private_key_jwt). */
+  privateKey?: webcrypto.CryptoKey;
+  /** `kid` the library is told to send, if any. */
+  kid?: string;
+  /** The shared secret (client_secret_jwt). */
+  secret?: string;
+  registration: ClientRegistration;
+}
+
+const ALGORITHMS = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  Ed25519: { name: 'Ed25519' },
+} as const;
+
+/** A WebCrypto key pair and its public JWK. */
+export async function webCryptoKeyPair(kind: 'RS256' | 'ES256' | 'Ed25519'): Promise<{ privateKey: webcrypto.CryptoKey; publicJwk: Jwk }> {
+  const pair = (await webcrypto.subtle.generateKey(ALGORITHMS[kind], false, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const publicJwk = (await webcrypto.subtle.exportKey('jwk', pair.publicKey)) as Jwk;
+  return { privateKey: pair.privateKey, publicJwk };
+}
+
+/**
+ * The four clients every library is run with. They are registered three different ways, as
+ * deployments do: a JWK Set with `kid` (RS256, Ed25519; the library sends the `kid`), a single
+ * public JWK and no `kid` (ES256), and a client secret (HS256, client_secret_jwt).
+ */
+export async function createInteropClients(prefix: string): Promise<InteropClient[]> {
+  const rsa = await webCryptoKeyPair('RS256');
+  const ec = await webCryptoKeyPair('ES256');
+  const ed = await webCryptoKeyPair('Ed25519');
+  const secret = Buffer.from(webcrypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+  return [
+    {
+      kind: 'RS256',
+      clientId: `${prefix}-rs256`,
+      method: 'private_key_jwt',
+      alg: 'RS256',
+      privateKey: rsa.privateKey,
+      kid: 'rsa-1',
+      registration: { clientId: `${prefix}-rs256`, jwks: { keys: [{ ...rsa.publicJwk, kid: 'rsa-1' }] } },
+    },
+    {
+      kind: 'ES256',
+      clientId: `${prefix}-es256`,
+      method: 'private_key_jwt',
+      alg: 'ES256',
+      privateKey: ec.privateKey,
+      registration: { clientId: `${prefix}-es256`, publicKey: ec.publicJwk },
+    },
+    {
+      kind: 'Ed25519',
+      clientId: `${prefix}-ed25519`,
+      method: 'private_key_jwt',
+      // openid-client and oauth4webapi name it by RFC 9864's fully specified `Ed25519`, not `EdDSA`.
+      alg: 'Ed25519',
+      privateKey: ed.privateKey,
+      kid: 'ed-1',
+      registration: { clientId: `${prefix}-ed25519`, jwks: { keys: [{ ...ed.publicJwk, kid: 'ed-1' }] } },
+    },
+    {
+      kind: 'HS256',
+      clientId: `${prefix}-hs256`,
+      method: 'client_secret_jwt',
+      alg: 'HS256',
+      secret,
+      registration: { clientId: `${prefix}-hs256`, clientSecret: secret },
+    },
+  ];
+}
+
+/** The decoded header and claims of a compact JWS (not verified). */
+export function decodeJwt(jwt: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
+  const [header, claims] = jwt.split('.');
+  return {
+    header: JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
+    claims: JSON.parse(Buffer.from(claims ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
+  };
+}
+
+/** Wraps `fetch` to record the form bodies a library sends. */
+export function recordingFetch(bodies: URLSearchParams[]): typeof fetch {
+  return async (input, init) => {
+    if (init?.body instanceof URLSearchParams) bodies.push(new URLSearchParams(init.body));
+    else if (typeof init?.body === 'string') bodies.push(new URLSearchParams(init.body));
+    return fetch(input, init);
+  };
+}
