@@ -136,6 +136,8 @@ export class RemoteKeySet implements KeySource {
       await this.refresh(t, true);
       selection = selectKeys(this.usable(this.now()), spec, hint);
     }
+    // The key may be in the set we could not fetch: the server's fault, not the client's.
+    if (selection.miss && this.lastFailed) throw this.unavailable('no cached key matches and the key set cannot be fetched');
     return selection;
   }
 

@@ -40,10 +40,28 @@ const CLIENT_SHAPE: Shape = {
 
 type Registration = TrustedIssuer | ClientRegistration;
 
+/**
+ * The checks of a registration that parse no key: unknown fields, and the issuer's subjects,
+ * scopes and requireSubject. Run on every lookup, also when the keys come from the cache.
+ */
+function checkFields(reg: Record<string, unknown>, shape: Shape, where: string): void {
+  rejectUnknown(reg, shape.fields, where);
+  if (shape === ISSUER_SHAPE) {
+    const subjects = reg.subjects;
+    if (subjects !== undefined && typeof subjects !== 'function' && !(Array.isArray(subjects) && subjects.every((s) => typeof s === 'string'))) {
+      fail(`${where}.subjects`, 'must be an array of strings or a function');
+    }
+    if (reg.scopes !== undefined && !(Array.isArray(reg.scopes) && reg.scopes.every((s) => typeof s === 'string'))) {
+      fail(`${where}.scopes`, 'must be an array of strings');
+    }
+    if (reg.requireSubject !== undefined && typeof reg.requireSubject !== 'boolean') fail(`${where}.requireSubject`, 'must be a boolean');
+  }
+}
+
 /** Compiles one registration; throws a `TypeError` naming `where` on a bad one. */
 function compile<R extends Registration>(reg: unknown, shape: Shape, where: string, options: ResolvedOptions): Party<R> {
   if (!isPlainObject(reg)) fail(where, 'must be an object');
-  rejectUnknown(reg, shape.fields, where);
+  checkFields(reg, shape, where);
   const id = nonEmptyString(reg[shape.idField], `${where}.${shape.idField}`);
   const sources = ['jwksUri', 'jwks', 'publicKey', shape.secretField].filter((f) => reg[f] !== undefined);
   if (sources.length !== 1) {
@@ -76,16 +94,6 @@ function compile<R extends Registration>(reg: unknown, shape: Shape, where: stri
   if (algorithms.size === 0) {
     fail(where, 'has no usable algorithm: the global "algorithms", its own "algorithms" and its key type have nothing in common');
   }
-  if (shape === ISSUER_SHAPE) {
-    const subjects = reg.subjects;
-    if (subjects !== undefined && typeof subjects !== 'function' && !(Array.isArray(subjects) && subjects.every((s) => typeof s === 'string'))) {
-      fail(`${where}.subjects`, 'must be an array of strings or a function');
-    }
-    if (reg.scopes !== undefined && !(Array.isArray(reg.scopes) && reg.scopes.every((s) => typeof s === 'string'))) {
-      fail(`${where}.scopes`, 'must be an array of strings');
-    }
-    if (reg.requireSubject !== undefined && typeof reg.requireSubject !== 'boolean') fail(`${where}.requireSubject`, 'must be a boolean');
-  }
   const symmetric = [...algorithms].every((a) => ALGORITHMS[a].kind === 'secret');
   return { id, registration: reg as unknown as R, source, algorithms, symmetric };
 }
@@ -109,7 +117,6 @@ function contentKey(reg: Record<string, unknown>, shape: Shape): string | undefi
 export class Trust<R extends Registration> {
   private readonly byId: Map<string, Party<R>> | undefined;
   private readonly resolver: Resolver<R> | undefined;
-  private readonly byObject = new WeakMap<object, Party<R>>();
   private readonly byContent = new LRUCache<string, Party<R>>({ max: 10_000 });
 
   constructor(
@@ -154,22 +161,23 @@ export class Trust<R extends Registration> {
 
   private fromLookup(id: string, reg: unknown): Party<R> | undefined {
     if (reg === undefined || reg === null) return undefined;
-    if (typeof reg === 'object') {
-      const cached = this.byObject.get(reg);
-      if (cached) return cached;
-    }
+    // Cached by content only, never by object identity: an app that updates a registration object
+    // in place (a rotated or revoked key) must see the change, and every lookup is checked below.
+    const where = `${this.shape.listOption}(${JSON.stringify(id)})`;
     const key = isPlainObject(reg) ? contentKey(reg, this.shape) : undefined;
-    let party = key === undefined ? undefined : this.byContent.get(key);
-    if (party) {
-      party = { ...party, registration: reg as R };
-    } else {
-      try {
-        party = compile<R>(reg, this.shape, `${this.shape.listOption}(${JSON.stringify(id)})`, this.options);
-      } catch (err) {
-        // A bad registration from the app's own store is the server's fault, not the client's.
-        throw new OAuthError('ERR_INTERNAL', { use: this.options.use, detail: (err as Error).message, cause: err });
+    const cached = key === undefined ? undefined : this.byContent.get(key);
+    let party: Party<R>;
+    try {
+      if (cached) {
+        checkFields(reg as Record<string, unknown>, this.shape, where);
+        party = { ...cached, registration: reg as R };
+      } else {
+        party = compile<R>(reg, this.shape, where, this.options);
+        if (key !== undefined) this.byContent.set(key, party);
       }
-      if (key !== undefined) this.byContent.set(key, party);
+    } catch (err) {
+      // A bad registration from the app's own store is the server's fault, not the client's.
+      throw new OAuthError('ERR_INTERNAL', { use: this.options.use, detail: (err as Error).message, cause: err });
     }
     if (party.id !== id) {
       throw new OAuthError('ERR_INTERNAL', {
@@ -177,7 +185,6 @@ export class Trust<R extends Registration> {
         detail: `${this.shape.listOption} lookup for ${JSON.stringify(id)} returned ${this.shape.idField} ${JSON.stringify(party.id)}`,
       });
     }
-    if (typeof reg === 'object') this.byObject.set(reg as object, party);
     return party;
   }
 

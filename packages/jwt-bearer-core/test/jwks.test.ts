@@ -1,0 +1,426 @@
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  createClientAuthenticator,
+  createGrantVerifier,
+  MemoryReplayStore,
+  type ClientAuthenticator,
+  type JwksOptions,
+  type RejectionEvent,
+} from '../src';
+import {
+  Clock,
+  CLIENT_ID,
+  clientClaims,
+  clientRequest,
+  closedPortUrl,
+  ecKeyPair,
+  expectRejected,
+  GRANT_ISSUER,
+  grantClaims,
+  grantRequest,
+  ISSUER,
+  JwksServer,
+  jwkWithKid,
+  rejection,
+  rsaKeyPair,
+  secret,
+  signJws,
+  type TestKeyPair,
+} from './helpers';
+
+let server: JwksServer;
+let keyA: TestKeyPair;
+let keyB: TestKeyPair;
+let ec: TestKeyPair;
+
+beforeAll(async () => {
+  keyA = rsaKeyPair();
+  keyB = rsaKeyPair();
+  ec = ecKeyPair();
+  server = await new JwksServer().start();
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+beforeEach(() => {
+  server.reset([jwkWithKid(keyA, 'a')]);
+});
+
+/** Small windows so the tests run on a controlled clock: cooldown 10 s, cache 60 s, stale 120 s. */
+const SMALL: JwksOptions = { cooldown: 10, cacheMaxAge: 60, staleIfError: 120, timeout: 300 };
+
+function authenticator(clock: Clock, jwksOptions: JwksOptions = {}, uri = server.url, onError?: (e: RejectionEvent) => void): ClientAuthenticator {
+  return createClientAuthenticator({
+    issuer: ISSUER,
+    clients: [{ clientId: CLIENT_ID, jwksUri: uri }],
+    now: clock.now,
+    replayStore: new MemoryReplayStore(),
+    jwksOptions: { ...SMALL, ...jwksOptions },
+    ...(onError ? { onError } : {}),
+  });
+}
+
+const token = (clock: Clock, kid: string | undefined, key: TestKeyPair = keyA) =>
+  signJws({ alg: 'RS256', ...(kid !== undefined ? { kid } : {}) }, clientClaims({}, clock.seconds), key.privateKey);
+const verify = (auth: ClientAuthenticator, clock: Clock, kid: string | undefined, key: TestKeyPair = keyA) =>
+  auth.authenticate(clientRequest(token(clock, kid, key)));
+
+describe('fetching and caching a JWK Set (DESIGN §6)', () => {
+  it('verifies with a key from jwksUri, sending an Accept header for JWK Sets', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, 'a')).resolves.toMatchObject({ clientId: CLIENT_ID, method: 'private_key_jwt' });
+    expect(server.requests).toBe(1);
+    expect(server.lastHeaders?.accept).toMatch(/application\/json/);
+    expect(server.lastHeaders?.accept).toMatch(/application\/jwk-set\+json/);
+  });
+
+  it('serves later verifications from the cache within cacheMaxAge', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    for (let i = 0; i < 5; i++) {
+      await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+      clock.advance(10);
+    }
+    expect(server.requests).toBe(1);
+  });
+
+  it('100 concurrent verifications for one new kid make exactly 1 fetch (cold cache)', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    const tokens = Array.from({ length: 100 }, () => token(clock, 'a'));
+    const results = await Promise.all(tokens.map((t) => auth.authenticate(clientRequest(t))));
+    expect(results.every((r) => r?.clientId === CLIENT_ID)).toBe(true);
+    expect(server.requests).toBe(1);
+  });
+
+  it('100 concurrent verifications for a kid rotated in make exactly 1 more fetch (warm cache)', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await verify(auth, clock, 'a');
+    server.jwks = { keys: [jwkWithKid(keyA, 'a'), jwkWithKid(keyB, 'b')] };
+    clock.advance(11);
+    const tokens = Array.from({ length: 100 }, () => token(clock, 'b', keyB));
+    const results = await Promise.all(tokens.map((t) => auth.authenticate(clientRequest(t))));
+    expect(results.every((r) => r?.clientId === CLIENT_ID)).toBe(true);
+    expect(server.requests).toBe(2);
+  });
+
+  it('200 assertions with random unknown kids make at most 2 fetches within the cooldown, and are refused with ERR_KEY_NOT_FOUND', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    const flood = Array.from({ length: 200 }, () => token(clock, crypto.randomUUID()));
+    const results = await Promise.allSettled(flood.map((t) => auth.authenticate(clientRequest(t))));
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_KEY_NOT_FOUND', error: 'invalid_client', status: 401 });
+    }
+    expect(server.requests).toBeLessThanOrEqual(2);
+    // More unknown kids later in the same cooldown window: refused at once, no fetch.
+    clock.advance(5);
+    for (let i = 0; i < 20; i++) await expectRejected(verify(auth, clock, crypto.randomUUID()), 'ERR_KEY_NOT_FOUND');
+    expect(server.requests).toBeLessThanOrEqual(2);
+    // The known key keeps working throughout.
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+  });
+
+  it('a flood of unknown kids on a warm cache after the cooldown makes one refetch, not one per kid', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await verify(auth, clock, 'a');
+    clock.advance(11);
+    const flood = Array.from({ length: 200 }, () => token(clock, crypto.randomUUID()));
+    const results = await Promise.allSettled(flood.map((t) => auth.authenticate(clientRequest(t))));
+    expect(results.every((r) => r.status === 'rejected' && (r.reason as { code: string }).code === 'ERR_KEY_NOT_FOUND')).toBe(true);
+    expect(server.requests).toBe(2);
+  });
+
+  it('picks up a key rotated in (new kid) without restart once the cooldown has passed', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    server.jwks = { keys: [jwkWithKid(keyA, 'a'), jwkWithKid(keyB, 'b')] };
+    clock.advance(5);
+    // Inside the cooldown the unknown kid is refused at once, without a fetch.
+    await expectRejected(verify(auth, clock, 'b', keyB), 'ERR_KEY_NOT_FOUND', 'invalid_client', 401);
+    expect(server.requests).toBe(1);
+    clock.advance(6);
+    await expect(verify(auth, clock, 'b', keyB)).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+    await expect(verify(auth, clock, 'b', keyB)).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+  });
+
+  it('refuses a key rotated out once cacheMaxAge has passed', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    server.jwks = { keys: [jwkWithKid(keyB, 'b')] };
+    clock.advance(30);
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    expect(server.requests).toBe(1);
+    clock.advance(31);
+    await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_NOT_FOUND', 'invalid_client', 401);
+    expect(server.requests).toBe(2);
+    await expect(verify(auth, clock, 'b', keyB)).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+  });
+
+  it('accepts an assertion without kid, trying the keys of the set that fit the algorithm', async () => {
+    server.reset([jwkWithKid(keyA, 'a'), jwkWithKid(ec, 'e'), jwkWithKid(keyB, 'b')]);
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, undefined, keyB)).resolves.toBeDefined();
+    await expect(auth.authenticate(clientRequest(signJws({ alg: 'ES256' }, clientClaims({}, clock.seconds), ec.privateKey)))).resolves.toBeDefined();
+    expect(server.requests).toBe(1);
+  });
+
+  it('skips keys of the set that are not usable (symmetric, encryption, private) and uses the others', async () => {
+    server.reset([{ kty: 'oct', k: 'c2VjcmV0', kid: 'o' }, { ...jwkWithKid(keyB, 'b'), use: 'enc' }, jwkWithKid(keyA, 'a')]);
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    await expectRejected(verify(auth, clock, 'b', keyB), 'ERR_KEY_NOT_FOUND');
+  });
+
+  it('takes at most maxKeys keys of a set', async () => {
+    server.reset([jwkWithKid(keyA, 'a'), jwkWithKid(keyB, 'b')]);
+    const clock = new Clock();
+    const auth = authenticator(clock, { maxKeys: 1 });
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    await expectRejected(verify(auth, clock, 'b', keyB), 'ERR_KEY_NOT_FOUND');
+  });
+
+  it('shares one key set between registrations with the same jwksUri', async () => {
+    const clock = new Clock();
+    const auth = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: [
+        { clientId: 'one', jwksUri: server.url },
+        { clientId: 'two', jwksUri: server.url },
+      ],
+      now: clock.now,
+      jwksOptions: SMALL,
+    });
+    const as = (id: string) => signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey);
+    await expect(auth.authenticate(clientRequest(as('one')))).resolves.toMatchObject({ clientId: 'one' });
+    await expect(auth.authenticate(clientRequest(as('two')))).resolves.toMatchObject({ clientId: 'two' });
+    expect(server.requests).toBe(1);
+  });
+
+  it('refuses HS* for a jwksUri client without fetching (a remote set holds public keys only)', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    const hs = signJws({ alg: 'HS256', kid: 'a' }, clientClaims({}, clock.seconds), Buffer.from(secret(32)));
+    await expectRejected(auth.authenticate(clientRequest(hs)), 'ERR_ALGORITHM_NOT_ALLOWED', 'invalid_client');
+    expect(server.requests).toBe(0);
+  });
+
+  it('sends jwksOptions.requestHeaders and uses jwksOptions.requestAgent', async () => {
+    class CountingAgent extends http.Agent {
+      connections = 0;
+      override createConnection(...args: Parameters<http.Agent['createConnection']>): Duplex {
+        this.connections += 1;
+        return super.createConnection(...args) as Duplex;
+      }
+    }
+    const agent = new CountingAgent({ keepAlive: false });
+    const clock = new Clock();
+    const auth = authenticator(clock, { requestHeaders: { 'x-tenant': 'blue' }, requestAgent: agent });
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    expect(server.lastHeaders?.['x-tenant']).toBe('blue');
+    expect(agent.connections).toBe(1);
+    agent.destroy();
+  });
+
+  it('works for grant issuers with a jwksUri', async () => {
+    const clock = new Clock();
+    const grants = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, jwksUri: server.url }], now: clock.now, jwksOptions: SMALL });
+    await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', kid: 'a' }, grantClaims({}, clock.seconds), keyA.privateKey)))).resolves.toMatchObject({
+      issuer: GRANT_ISSUER,
+    });
+  });
+});
+
+describe('an unavailable key source is the server fault: 503, never invalid_client (DESIGN §5)', () => {
+  const coldFailure = async (configure: () => void | Promise<void>, jwksOptions: JwksOptions = {}, uri?: string) => {
+    await configure();
+    const clock = new Clock();
+    const events: RejectionEvent[] = [];
+    const auth = authenticator(clock, jwksOptions, uri ?? server.url, (e) => events.push(e));
+    const err = await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    expect(err.detail).toEqual(expect.any(String));
+    expect(events).toEqual([expect.objectContaining({ code: 'ERR_KEY_SOURCE_UNAVAILABLE', status: 503, clientId: CLIENT_ID })]);
+    return err;
+  };
+
+  it('endpoint down (connection refused) on a cold cache → 503 ERR_KEY_SOURCE_UNAVAILABLE', async () => {
+    const err = await coldFailure(() => undefined, {}, await closedPortUrl());
+    expect(err.cause).toBeDefined();
+  });
+
+  it('connection reset on a cold cache → 503', async () => {
+    await coldFailure(() => {
+      server.mode = 'reset';
+    });
+  });
+
+  it('HTTP 500 on a cold cache → 503', async () => {
+    const err = await coldFailure(() => {
+      server.mode = 'status500';
+    });
+    expect(err.detail).toMatch(/HTTP 500/);
+  });
+
+  it('invalid JSON on a cold cache → 503', async () => {
+    const err = await coldFailure(() => {
+      server.mode = 'invalidJson';
+    });
+    expect(err.detail).toMatch(/not JSON/);
+  });
+
+  it('an oversized body on a cold cache → 503 (maxResponseBytes)', async () => {
+    const err = await coldFailure(() => {
+      server.mode = 'oversized';
+    }, { maxResponseBytes: 16 * 1024 });
+    expect(err.detail).toMatch(/exceeds 16384 bytes/);
+  });
+
+  it('a response slower than the timeout on a cold cache → 503, within about the timeout', async () => {
+    const started = Date.now();
+    const err = await coldFailure(() => {
+      server.mode = 'slow';
+      server.delayMs = 3000;
+    }, { timeout: 150 });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(err.detail).toMatch(/longer than 150 ms/);
+  });
+
+  it.each([
+    ['no keys member', '{"nokeys":true}'],
+    ['an empty key set', '{"keys":[]}'],
+    ['only unusable keys', '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}'],
+    ['JSON null', 'null'],
+    ['a JSON number', '42'],
+    ['a JSON array', '[]'],
+  ])('a body with %s on a cold cache → 503', async (_name, body) => {
+    await coldFailure(() => {
+      server.mode = 'raw';
+      server.rawBody = body;
+    });
+  });
+
+  it('for grants too: 503 temporarily_unavailable, not invalid_grant', async () => {
+    server.mode = 'status500';
+    const clock = new Clock();
+    const grants = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, jwksUri: server.url }], now: clock.now, jwksOptions: SMALL });
+    await expectRejected(
+      grants.verify(grantRequest(signJws({ alg: 'RS256', kid: 'a' }, grantClaims({}, clock.seconds), keyA.privateKey))),
+      'ERR_KEY_SOURCE_UNAVAILABLE',
+      'temporarily_unavailable',
+      503,
+    );
+  });
+
+  it('concurrent requests on a cold cache against a failing endpoint share one fetch and all get 503', async () => {
+    server.mode = 'status500';
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    const results = await Promise.allSettled(Array.from({ length: 30 }, () => verify(auth, clock, 'a')));
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_KEY_SOURCE_UNAVAILABLE', status: 503 });
+    expect(server.requests).toBe(1);
+  });
+
+  it('does not hammer a failing endpoint: no refetch within the cooldown, one retry after it, which recovers', async () => {
+    server.mode = 'status500';
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE');
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1);
+      await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    }
+    expect(server.requests).toBe(1);
+    server.mode = 'ok';
+    clock.advance(6);
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+  });
+
+  it('cached keys keep working while the endpoint is down within staleIfError, and 503 after it', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    server.mode = 'status500';
+    clock.advance(61); // past cacheMaxAge (60): a refetch is tried and fails
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+    clock.advance(60); // 121 s after the fetch: still within cacheMaxAge + staleIfError (180)
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    expect(server.requests).toBe(3);
+    server.mode = 'reset';
+    clock.advance(58); // 179 s
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    clock.advance(2); // 181 s: the stale key set is no longer used
+    await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    // Within the cooldown after that failure: still 503, no new fetch.
+    const before = server.requests;
+    clock.advance(1);
+    await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE');
+    expect(server.requests).toBe(before);
+    // The endpoint recovers: after the cooldown the key set is fetched again.
+    server.mode = 'ok';
+    clock.advance(10);
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+  });
+
+  it('staleIfError: 0 stops using the cached set as soon as cacheMaxAge has passed and the refetch fails', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock, { staleIfError: 0 });
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    server.mode = 'status500';
+    clock.advance(61);
+    await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+  });
+
+  it('a kid rotated in while the endpoint is down is 503 (the key may be in the set we cannot fetch), with no fetch per kid', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await verify(auth, clock, 'a');
+    server.mode = 'status500';
+    server.jwks = { keys: [jwkWithKid(keyA, 'a'), jwkWithKid(keyB, 'b')] };
+    clock.advance(11); // past the cooldown: the miss triggers one refetch, which fails
+    await expectRejected(verify(auth, clock, 'b', keyB), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    expect(server.requests).toBe(2);
+    // Inside the cooldown after that failure: more unknown kids are 503 too, without fetching.
+    for (let i = 0; i < 10; i++) await expectRejected(verify(auth, clock, crypto.randomUUID()), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    expect(server.requests).toBe(2);
+    // The cached key keeps working meanwhile.
+    await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
+    // Once the endpoint is back (after the cooldown) the new key is found.
+    server.mode = 'ok';
+    clock.advance(11);
+    await expect(verify(auth, clock, 'b', keyB)).resolves.toBeDefined();
+    expect(server.requests).toBe(3);
+  });
+
+  it('an unknown kid while the endpoint is healthy stays ERR_KEY_NOT_FOUND (invalid_client)', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await verify(auth, clock, 'a');
+    clock.advance(11);
+    await expectRejected(verify(auth, clock, 'nope'), 'ERR_KEY_NOT_FOUND', 'invalid_client', 401);
+  });
+
+  it('never answers invalid_client for a key source failure', async () => {
+    server.mode = 'invalidJson';
+    const clock = new Clock();
+    const err = await rejection(verify(authenticator(clock), clock, 'a'));
+    expect(err.error).not.toBe('invalid_client');
+    expect(err.status).toBe(503);
+  });
+});

@@ -1,0 +1,315 @@
+import {
+  createClientAuthenticator,
+  createGrantVerifier,
+  MemoryReplayStore,
+  ReplayStoreFullError,
+  type ClientAuthenticatorOptions,
+  type GrantVerifierOptions,
+  type ReplayStore,
+} from '../src';
+import {
+  CLIENT_ID,
+  clientClaims,
+  clientRequest,
+  expectRejected,
+  fixedNow,
+  GRANT_ISSUER,
+  grantClaims,
+  grantRequest,
+  ISSUER,
+  NOW,
+  nowSeconds,
+  RecordingStore,
+  rsaKeyPair,
+  signJws,
+  type TestKeyPair,
+} from './helpers';
+
+let rsa: TestKeyPair;
+let attacker: TestKeyPair;
+
+beforeAll(() => {
+  rsa = rsaKeyPair();
+  attacker = rsaKeyPair();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function clients(extra: Partial<ClientAuthenticatorOptions> = {}) {
+  return createClientAuthenticator({
+    issuer: ISSUER,
+    clients: [
+      { clientId: CLIENT_ID, publicKey: rsa.publicPem },
+      { clientId: 'client-two', publicKey: rsa.publicPem },
+    ],
+    replayStore: new MemoryReplayStore(),
+    ...extra,
+  });
+}
+
+function grants(extra: Partial<GrantVerifierOptions> = {}) {
+  return createGrantVerifier({
+    issuer: ISSUER,
+    issuers: [
+      { issuer: GRANT_ISSUER, publicKey: rsa.publicPem, scopes: ['read'] },
+      { issuer: 'issuer-two', publicKey: rsa.publicPem },
+    ],
+    replayStore: new MemoryReplayStore(),
+    ...extra,
+  });
+}
+
+const clientToken = (overrides: Record<string, unknown> = {}, now?: number, key = rsa.privateKey) =>
+  signJws({ alg: 'RS256' }, clientClaims(overrides, now), key);
+const grantToken = (overrides: Record<string, unknown> = {}, now?: number) => signJws({ alg: 'RS256' }, grantClaims(overrides, now), rsa.privateKey);
+
+describe('MemoryReplayStore', () => {
+  it('claim is true the first time and false for a replay', async () => {
+    const store = new MemoryReplayStore();
+    await expect(store.claim('a', 60)).resolves.toBe(true);
+    await expect(store.claim('a', 60)).resolves.toBe(false);
+    await expect(store.claim('b', 60)).resolves.toBe(true);
+    expect(store.size).toBe(2);
+  });
+
+  it('is atomic: of 200 concurrent claims of one key exactly one wins', async () => {
+    const store = new MemoryReplayStore();
+    const results = await Promise.all(Array.from({ length: 200 }, () => store.claim('same', 60)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('forgets a key after its TTL', async () => {
+    const store = new MemoryReplayStore();
+    await expect(store.claim('short', 0.15)).resolves.toBe(true);
+    await expect(store.claim('short', 0.15)).resolves.toBe(false);
+    await sleep(250);
+    await expect(store.claim('short', 0.15)).resolves.toBe(true);
+  });
+
+  it('stores long keys by digest, without collisions between keys sharing a long prefix', async () => {
+    const store = new MemoryReplayStore();
+    const prefix = 'client:'.padEnd(200, 'x');
+    await expect(store.claim(`${prefix}1`, 60)).resolves.toBe(true);
+    await expect(store.claim(`${prefix}2`, 60)).resolves.toBe(true);
+    await expect(store.claim(`${prefix}1`, 60)).resolves.toBe(false);
+  });
+
+  it('is bounded: when full of live entries it refuses new claims with ReplayStoreFullError (fails closed)', async () => {
+    const store = new MemoryReplayStore({ max: 3 });
+    for (const k of ['a', 'b', 'c']) await expect(store.claim(k, 60)).resolves.toBe(true);
+    const err = await store.claim('d', 60).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ReplayStoreFullError);
+    expect((err as Error).name).toBe('ReplayStoreFullError');
+    expect((err as Error).message).toMatch(/3 live entries/);
+    // No live entry was evicted to make room: replays are still detected.
+    for (const k of ['a', 'b', 'c']) await expect(store.claim(k, 60)).resolves.toBe(false);
+    expect(store.size).toBe(3);
+  });
+
+  it('expired entries make room again', async () => {
+    const store = new MemoryReplayStore({ max: 2 });
+    await store.claim('a', 0.3);
+    await store.claim('b', 0.3);
+    await expect(store.claim('c', 0.3)).rejects.toBeInstanceOf(ReplayStoreFullError);
+    await sleep(1100);
+    await expect(store.claim('c', 60)).resolves.toBe(true);
+    await expect(store.claim('a', 60)).resolves.toBe(true);
+    await expect(store.claim('d', 60)).rejects.toBeInstanceOf(ReplayStoreFullError);
+  });
+
+  it('refuses a max that is not a positive integer', () => {
+    for (const max of [0, -1, 1.5, Number.NaN, Infinity, '10']) {
+      expect(() => new MemoryReplayStore({ max: max as number })).toThrow(/"max" must be a positive integer/);
+    }
+  });
+});
+
+describe('replay detection in the pipeline (RFC 7523 §3 item 7, RFC 7519 §4.1.7)', () => {
+  it('RFC 7523 §3 item 7: refuses a replayed client assertion with invalid_client ERR_ASSERTION_REPLAYED', async () => {
+    const c = clients();
+    const token = clientToken();
+    await expect(c.authenticate(clientRequest(token))).resolves.toBeDefined();
+    await expectRejected(c.authenticate(clientRequest(token)), 'ERR_ASSERTION_REPLAYED', 'invalid_client', 401);
+  });
+
+  it('RFC 7523 §3 item 7: refuses a replayed grant assertion with invalid_grant ERR_ASSERTION_REPLAYED', async () => {
+    const g = grants();
+    const token = grantToken();
+    await expect(g.verify(grantRequest(token))).resolves.toBeDefined();
+    await expectRejected(g.verify(grantRequest(token)), 'ERR_ASSERTION_REPLAYED', 'invalid_grant', 400);
+  });
+
+  it('lets exactly one of 50 concurrent submissions of one assertion through', async () => {
+    const c = clients();
+    const token = clientToken();
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => c.authenticate(clientRequest(token))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_ASSERTION_REPLAYED' });
+  });
+
+  it('checks replay last: an assertion refused for its aud does not burn its jti (fix it and resend → success)', async () => {
+    const c = clients();
+    const jti = 'jti-aud';
+    await expectRejected(c.authenticate(clientRequest(clientToken({ jti, aud: 'https://wrong.example' }))), 'ERR_AUDIENCE_INVALID');
+    await expect(c.authenticate(clientRequest(clientToken({ jti })))).resolves.toBeDefined();
+  });
+
+  it('checks replay last: a grant refused for its scope does not burn its jti', async () => {
+    const g = grants();
+    const token = grantToken({ jti: 'jti-scope' });
+    await expectRejected(g.verify(grantRequest(token, { scope: 'admin' })), 'ERR_SCOPE_INVALID', 'invalid_scope');
+    await expect(g.verify(grantRequest(token, { scope: 'read' }))).resolves.toMatchObject({ scope: ['read'] });
+  });
+
+  it('checks replay after the signature: a forgery carrying a victim jti does not burn it', async () => {
+    const c = clients();
+    const jti = 'victim-jti';
+    await expectRejected(c.authenticate(clientRequest(clientToken({ jti }, undefined, attacker.privateKey))), 'ERR_SIGNATURE_INVALID');
+    await expect(c.authenticate(clientRequest(clientToken({ jti })))).resolves.toBeDefined();
+  });
+
+  it('scopes the jti per client: the same jti from two clients both succeed', async () => {
+    const c = clients();
+    await expect(c.authenticate(clientRequest(clientToken({ jti: 'shared' })))).resolves.toMatchObject({ clientId: CLIENT_ID });
+    await expect(c.authenticate(clientRequest(clientToken({ jti: 'shared', iss: 'client-two', sub: 'client-two' })))).resolves.toMatchObject({
+      clientId: 'client-two',
+    });
+    await expectRejected(c.authenticate(clientRequest(clientToken({ jti: 'shared' }))), 'ERR_ASSERTION_REPLAYED');
+  });
+
+  it('scopes the jti per issuer: the same jti from two grant issuers both succeed', async () => {
+    const g = grants();
+    await expect(g.verify(grantRequest(grantToken({ jti: 'shared' })))).resolves.toBeDefined();
+    await expect(g.verify(grantRequest(grantToken({ jti: 'shared', iss: 'issuer-two' })))).resolves.toBeDefined();
+  });
+
+  it('keeps grant and client jtis apart in one shared store', async () => {
+    const store = new MemoryReplayStore();
+    const c = clients({ replayStore: store });
+    const g = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: CLIENT_ID, publicKey: rsa.publicPem }], replayStore: store });
+    await expect(c.authenticate(clientRequest(clientToken({ jti: 'j' })))).resolves.toBeDefined();
+    await expect(g.verify(grantRequest(grantToken({ jti: 'j', iss: CLIENT_ID, sub: CLIENT_ID })))).resolves.toBeDefined();
+  });
+
+  it('requireJti defaults to true for client authentication', async () => {
+    await expectRejected(clients().authenticate(clientRequest(clientToken({ jti: undefined }))), 'ERR_JTI_MISSING', 'invalid_client', 401);
+  });
+
+  it('requireJti defaults to false for grants: an assertion without jti is accepted and the store is not asked', async () => {
+    const store = new RecordingStore();
+    const g = grants({ replayStore: store });
+    const token = grantToken({ jti: undefined });
+    await expect(g.verify(grantRequest(token))).resolves.toBeDefined();
+    await expect(g.verify(grantRequest(token))).resolves.toBeDefined();
+    expect(store.calls).toEqual([]);
+  });
+
+  it('a jti present in a grant is still replay-checked', async () => {
+    const g = grants();
+    const token = grantToken({ jti: 'present' });
+    await expect(g.verify(grantRequest(token))).resolves.toBeDefined();
+    await expectRejected(g.verify(grantRequest(token)), 'ERR_ASSERTION_REPLAYED', 'invalid_grant');
+  });
+
+  it('requireJti: true makes jti mandatory for grants', async () => {
+    await expectRejected(grants({ requireJti: true }).verify(grantRequest(grantToken({ jti: undefined }))), 'ERR_JTI_MISSING', 'invalid_grant', 400);
+  });
+});
+
+describe('the ReplayStore interface', () => {
+  it('claims for min(exp, iat + maxLifetime) + clockTolerance - now seconds', async () => {
+    const store = new RecordingStore();
+    const c = clients({ replayStore: store, now: fixedNow(), maxLifetime: 60, clockTolerance: 5 });
+    // iat + maxLifetime comes first: NOW - 10 + 60 + 5 - NOW = 55.
+    await c.authenticate(clientRequest(clientToken({ iat: NOW - 10, exp: NOW + 100, jti: 'a' }, NOW)));
+    // exp comes first: NOW + 20 + 5 - NOW = 25.
+    await c.authenticate(clientRequest(clientToken({ iat: NOW, exp: NOW + 20, jti: 'b' }, NOW)));
+    // No iat: exp + tolerance - now = 45.
+    await c.authenticate(clientRequest(clientToken({ iat: undefined, exp: NOW + 40, jti: 'c' }, NOW)));
+    // Expired but within tolerance: NOW - 3 + 5 - NOW = 2.
+    await c.authenticate(clientRequest(clientToken({ iat: NOW - 30, exp: NOW - 3, jti: 'd' }, NOW)));
+    expect(store.calls.map((call) => call.ttlSeconds)).toEqual([55, 25, 45, 2]);
+  });
+
+  it('uses the default tolerance (30 s) and grant lifetime (3600 s) in the TTL', async () => {
+    const store = new RecordingStore();
+    const g = grants({ replayStore: store, now: fixedNow() });
+    await g.verify(grantRequest(grantToken({ iat: NOW - 100, exp: NOW + 7200, jti: 'g' }, NOW)));
+    expect(store.calls[0]!.ttlSeconds).toBe(NOW - 100 + 3600 + 30 - NOW);
+  });
+
+  it('claims a key that names the use, the client or issuer and the jti', async () => {
+    const store = new RecordingStore();
+    await clients({ replayStore: store }).authenticate(clientRequest(clientToken({ jti: 'the-jti' })));
+    await grants({ replayStore: store }).verify(grantRequest(grantToken({ jti: 'the-jti' })));
+    expect(store.calls).toHaveLength(2);
+    const [clientKey, grantKey] = store.calls.map((c) => c.key);
+    expect(clientKey).toContain(CLIENT_ID);
+    expect(clientKey).toContain('the-jti');
+    expect(grantKey).toContain(GRANT_ISSUER);
+    expect(grantKey).toContain('the-jti');
+    expect(clientKey).not.toBe(grantKey);
+  });
+
+  it('keys cannot collide across issuer / jti boundaries ("a:b" + "c" vs "a" + "b:c")', async () => {
+    const store = new RecordingStore();
+    const g = createGrantVerifier({
+      issuer: ISSUER,
+      issuers: [
+        { issuer: 'a:b', publicKey: rsa.publicPem },
+        { issuer: 'a', publicKey: rsa.publicPem },
+      ],
+      replayStore: store,
+    });
+    await expect(g.verify(grantRequest(grantToken({ iss: 'a:b', jti: 'c' })))).resolves.toBeDefined();
+    await expect(g.verify(grantRequest(grantToken({ iss: 'a', jti: 'b:c' })))).resolves.toBeDefined();
+    expect(new Set(store.calls.map((c) => c.key)).size).toBe(2);
+  });
+
+  it('a store that rejects is 503 temporarily_unavailable ERR_REPLAY_STORE_UNAVAILABLE, never success', async () => {
+    const store = new RecordingStore();
+    store.failWith = new Error('ECONNREFUSED');
+    await expectRejected(clients({ replayStore: store }).authenticate(clientRequest(clientToken())), 'ERR_REPLAY_STORE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    await expectRejected(grants({ replayStore: store }).verify(grantRequest(grantToken())), 'ERR_REPLAY_STORE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    store.failWith = 'a string';
+    await expectRejected(grants({ replayStore: store }).verify(grantRequest(grantToken())), 'ERR_REPLAY_STORE_UNAVAILABLE');
+  });
+
+  it('a store that throws synchronously is 503 ERR_REPLAY_STORE_UNAVAILABLE too', async () => {
+    const store: ReplayStore = {
+      claim: () => {
+        throw new Error('sync failure');
+      },
+    };
+    await expectRejected(clients({ replayStore: store }).authenticate(clientRequest(clientToken())), 'ERR_REPLAY_STORE_UNAVAILABLE', 'temporarily_unavailable', 503);
+  });
+
+  it('a store that answers anything but true is treated as a replay (fails closed)', async () => {
+    for (const answer of [undefined, 'OK', 1, null]) {
+      const store: ReplayStore = { claim: async () => answer as unknown as boolean };
+      await expectRejected(clients({ replayStore: store }).authenticate(clientRequest(clientToken())), 'ERR_ASSERTION_REPLAYED');
+    }
+  });
+
+  it('a full store (ReplayStoreFullError) is 503 ERR_REPLAY_STORE_FULL', async () => {
+    const store: ReplayStore = { claim: () => Promise.reject(new ReplayStoreFullError(10)) };
+    await expectRejected(clients({ replayStore: store }).authenticate(clientRequest(clientToken())), 'ERR_REPLAY_STORE_FULL', 'temporarily_unavailable', 503);
+  });
+
+  it('a full MemoryReplayStore refuses new assertions with 503 ERR_REPLAY_STORE_FULL, and accepts again once entries expire', async () => {
+    const store = new MemoryReplayStore({ max: 2 });
+    const clock = { seconds: nowSeconds() };
+    const c = clients({ replayStore: store, clockTolerance: 0, now: () => clock.seconds * 1000 });
+    // exp is one second from now and there is no tolerance: the jti is kept for 1 s.
+    const short = () => clientRequest(clientToken({ iat: clock.seconds, exp: clock.seconds + 1 }, clock.seconds));
+    await expect(c.authenticate(short())).resolves.toBeDefined();
+    await expect(c.authenticate(short())).resolves.toBeDefined();
+    await expectRejected(c.authenticate(short()), 'ERR_REPLAY_STORE_FULL', 'temporarily_unavailable', 503);
+    await sleep(1100);
+    clock.seconds = nowSeconds();
+    await expect(c.authenticate(short())).resolves.toBeDefined();
+  });
+});
