@@ -12,6 +12,7 @@ import {
   hasClientAssertion,
   isJwtBearerGrantRequest,
   isOAuthError,
+  OAuthError,
   readRequestForm,
   splitClientOptions,
   splitGrantOptions,
@@ -20,7 +21,9 @@ import {
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
   type JwtBearerResult,
+  type RejectionEvent,
   type RequestForm,
+  type TokenResponse,
 } from 'jwt-bearer-core';
 
 export {
@@ -60,14 +63,20 @@ export type JwtBearerGrantOptions = GrantMiddlewareOptions<Request>;
 /** Options of {@link clientAssertion}: the core's client options, `required`, `passErrors`, `bodyLimit`. */
 export type ClientAssertionOptions = ClientMiddlewareOptions;
 
+/** Whether `issueToken` returned what RFC 6749 §5.1 requires. */
+function isTokenResponse(value: unknown): value is TokenResponse {
+  const token = value as Partial<TokenResponse> | null;
+  return typeof token === 'object' && token !== null && typeof token.access_token === 'string' && typeof token.token_type === 'string';
+}
+
 function sendError(res: Response, err: unknown): void {
   const { status, headers, body } = toErrorResponse(err);
   res.status(status).set(headers).send(JSON.stringify(body));
 }
 
 /** Reads the form (a body parser's result, or the stream) and keeps it on `req.body` for later handlers. */
-async function form(req: Request, limit: number, use: 'grant' | 'client'): Promise<RequestForm> {
-  const result = await readRequestForm(req, req.body, limit, use);
+async function form(req: Request, limit: number, use: 'grant' | 'client', onError: ((event: RejectionEvent) => void) | undefined): Promise<RequestForm> {
+  const result = await readRequestForm(req, req.body, limit, use, onError);
   if (result.parsedHere) {
     req.body = result.body;
     // body-parser skips requests it sees marked as already parsed.
@@ -81,9 +90,13 @@ async function form(req: Request, limit: number, use: 'grant' | 'client'): Promi
  * `passErrors`. Never leaves a promise rejection unhandled (Express 4 does not catch them).
  */
 function fail(err: unknown, res: Response, next: NextFunction, passErrors: boolean): void {
-  if (passErrors) next(err);
-  else if (res.headersSent) next(err);
-  else sendError(res, err);
+  if (passErrors || res.headersSent) return next(err);
+  try {
+    sendError(res, err);
+  } catch (sendErr) {
+    // E.g. a header value Node refuses: hand it to Express rather than reject unhandled and hang.
+    next(sendErr);
+  }
 }
 
 /**
@@ -99,15 +112,17 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler {
   const verifier = createGrantVerifier(core);
   return function jwtBearerGrantMiddleware(req: Request, res: Response, next: NextFunction): void {
     (async () => {
-      const parsed = await form(req, extra.bodyLimit, 'grant');
+      const parsed = await form(req, extra.bodyLimit, 'grant', core.onError);
       const body = parsed.body;
       if (!isJwtBearerGrantRequest(body)) return next();
-      assertForm(parsed, 'grant');
+      assertForm(parsed, 'grant', core.onError);
       const clientId = req.jwtBearer?.client?.clientId;
       const grant = await verifier.verify({ body, headers: req.headers }, clientId === undefined ? undefined : { clientId });
       req.jwtBearer = { ...req.jwtBearer, grant };
       if (!extra.issueToken) return next();
       const token = await extra.issueToken(grant, req);
+      // An empty 200 is no token response (RFC 6749 §5.1); Koa would even answer it 204.
+      if (!isTokenResponse(token)) throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
       res.status(200).set(TOKEN_RESPONSE_HEADERS).json(token);
     })().catch((err: unknown) => fail(err, res, next, extra.passErrors));
   };
@@ -126,11 +141,11 @@ export function clientAssertion(options: ClientAssertionOptions): RequestHandler
   const authenticator = createClientAuthenticator(core);
   return function clientAssertionMiddleware(req: Request, res: Response, next: NextFunction): void {
     (async () => {
-      const parsed = await form(req, extra.bodyLimit, 'client');
+      const parsed = await form(req, extra.bodyLimit, 'client', core.onError);
       const body = parsed.body;
       const present = hasClientAssertion(body);
       if (!present && !extra.required) return next();
-      if (present) assertForm(parsed, 'client');
+      if (present) assertForm(parsed, 'client', core.onError);
       const client = await authenticator.authenticate({ body, headers: req.headers }, { required: true });
       req.jwtBearer = { ...req.jwtBearer, client };
       next();

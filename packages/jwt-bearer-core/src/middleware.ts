@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { JWT_BEARER_GRANT_TYPE } from './constants';
 import { OAuthError, type AssertionUse } from './errors';
 import { fail, isPlainObject } from './options';
-import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions } from './types';
+import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from './types';
 
 /*
  * Framework-free pieces both adapters share, so that express-jwt-bearer and koa-jwt-bearer stay
@@ -203,23 +203,59 @@ export interface RequestForm {
  * form; an unparsed body of another content type is refused with `invalid_request`, because the
  * token endpoint takes forms only (RFC 6749 §3.2).
  */
-export async function readRequestForm(req: IncomingMessage, parsed: unknown, limit: number, use: AssertionUse): Promise<RequestForm> {
+export async function readRequestForm(
+  req: IncomingMessage,
+  parsed: unknown,
+  limit: number,
+  use: AssertionUse,
+  onError?: (event: RejectionEvent) => void,
+): Promise<RequestForm> {
+  try {
+    return await readForm(req, parsed, limit, use);
+  } catch (err) {
+    throw err instanceof OAuthError ? reported(err, use, onError) : err;
+  }
+}
+
+/**
+ * Calls the `onError` hook for a rejection raised here, before the core saw the request, so that
+ * the hook hears of every rejection, not only the core's. A hook that throws changes nothing.
+ */
+function reported(err: OAuthError, use: AssertionUse, onError: ((event: RejectionEvent) => void) | undefined): OAuthError {
+  if (onError) {
+    try {
+      onError({ code: err.code, error: err.error, status: err.status, detail: err.detail, use });
+    } catch {
+      // Observation only.
+    }
+  }
+  return err;
+}
+
+async function readForm(req: IncomingMessage, parsed: unknown, limit: number, use: AssertionUse): Promise<RequestForm> {
   const type = mediaType(req);
   const isForm = type === FORM || (type === undefined && !hasBody(req));
+  // A Buffer (express.raw) is an object too, but no form: its index keys are not parameters.
   const alreadyParsed =
     isPlainObject(parsed) &&
+    !ArrayBuffer.isView(parsed) &&
     ((req as { _body?: unknown })._body === true || Object.keys(parsed).length > 0 || req.readableEnded || !hasBody(req));
   if (alreadyParsed) return { body: parsed, parsedHere: false, isForm };
   if (!hasBody(req)) return { body: {}, parsedHere: true, isForm };
   if (type !== FORM) {
     throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: `content-type ${JSON.stringify(req.headers['content-type'] ?? null)}` });
   }
+  // Another parser (express.text / raw) already read the stream without giving us a form: its
+  // 'end' has passed, so waiting for it would hang the request.
+  if (req.readableEnded) throw new OAuthError('ERR_BODY_MALFORMED', { use, detail: 'the body was already read by another parser, not into a form object' });
   return { body: parseForm(await readStream(req, limit, use)), parsedHere: true, isForm };
 }
 
 /** Refuses a body a parser produced from something other than a form, once we know the request is ours. */
-export function assertForm(form: Pick<RequestForm, 'isForm'>, use: AssertionUse): void {
-  if (!form.isForm) throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: 'parameters were not sent as application/x-www-form-urlencoded' });
+export function assertForm(form: Pick<RequestForm, 'isForm'>, use: AssertionUse, onError?: (event: RejectionEvent) => void): void {
+  if (!form.isForm) {
+    throw reported(new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: 'parameters were not sent as application/x-www-form-urlencoded' }), use, onError);
+  }
 }
 
 /** Headers of a successful token response (RFC 6749 §5.1). */

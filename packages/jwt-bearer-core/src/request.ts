@@ -44,5 +44,6 @@ export function challengeHeaders(request: TokenRequest, realm: string): Record<s
   const authorization = header(request, 'authorization');
   if (!authorization) return {};
   const scheme = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+/.exec(authorization.trimStart())?.[0] ?? 'Basic';
-  return { 'WWW-Authenticate': `${scheme} realm="${realm.replace(/["\\]/g, '')}"` };
+  // A quoted-string holds printable ASCII only, and Node refuses other header bytes outright.
+  return { 'WWW-Authenticate': `${scheme} realm="${realm.replace(/[^\x20-\x7e]|["\\]/g, '')}"` };
 }

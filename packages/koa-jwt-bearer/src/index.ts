@@ -12,6 +12,7 @@ import {
   hasClientAssertion,
   isJwtBearerGrantRequest,
   isOAuthError,
+  OAuthError,
   readRequestForm,
   splitClientOptions,
   splitGrantOptions,
@@ -20,7 +21,9 @@ import {
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
   type JwtBearerResult,
+  type RejectionEvent,
   type RequestForm,
+  type TokenResponse,
 } from 'jwt-bearer-core';
 
 export {
@@ -68,6 +71,12 @@ interface WithBody {
   body?: unknown;
 }
 
+/** Whether `issueToken` returned what RFC 6749 §5.1 requires. */
+function isTokenResponse(value: unknown): value is TokenResponse {
+  const token = value as Partial<TokenResponse> | null;
+  return typeof token === 'object' && token !== null && typeof token.access_token === 'string' && typeof token.token_type === 'string';
+}
+
 function respond(ctx: Context, err: unknown): void {
   const { status, headers, body } = toErrorResponse(err);
   ctx.status = status;
@@ -76,9 +85,9 @@ function respond(ctx: Context, err: unknown): void {
   ctx.type = 'application/json; charset=utf-8';
 }
 
-async function form(ctx: Context, limit: number, use: 'grant' | 'client'): Promise<RequestForm> {
+async function form(ctx: Context, limit: number, use: 'grant' | 'client', onError: ((event: RejectionEvent) => void) | undefined): Promise<RequestForm> {
   const request = ctx.request as Context['request'] & WithBody;
-  const result = await readRequestForm(ctx.req, request.body, limit, use);
+  const result = await readRequestForm(ctx.req, request.body, limit, use, onError);
   // Later body parsers skip a request whose ctx.request.body is already set.
   if (result.parsedHere) request.body = result.body;
   return result;
@@ -102,21 +111,29 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
   const verifier = createGrantVerifier(core);
   return async function jwtBearerGrantMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
     let grant;
+    // Set while a request that is not ours runs the app's later handlers: their errors are theirs.
+    let passedOn = false;
     try {
-      const parsed = await form(ctx, extra.bodyLimit, 'grant');
-      if (!isJwtBearerGrantRequest(parsed.body)) return await next();
-      assertForm(parsed, 'grant');
+      const parsed = await form(ctx, extra.bodyLimit, 'grant', core.onError);
+      if (!isJwtBearerGrantRequest(parsed.body)) {
+        passedOn = true;
+        return await next();
+      }
+      assertForm(parsed, 'grant', core.onError);
       const clientId = ctx.state.jwtBearer?.client?.clientId;
       grant = await verifier.verify({ body: parsed.body, headers: ctx.headers }, clientId === undefined ? undefined : { clientId });
       ctx.state.jwtBearer = { ...ctx.state.jwtBearer, grant };
       if (extra.issueToken) {
         const token = await extra.issueToken(grant, ctx);
+        // Koa would answer a missing body 204 and Express an empty 200: neither is a token response.
+        if (!isTokenResponse(token)) throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
         ctx.status = 200;
         ctx.set(TOKEN_RESPONSE_HEADERS);
         ctx.body = token;
         return;
       }
     } catch (err) {
+      if (passedOn) throw err;
       return fail(ctx, err, extra.passErrors);
     }
     // Outside the try: errors of later handlers are theirs, not answered as ours.
@@ -136,14 +153,19 @@ export function clientAssertion(options: ClientAssertionOptions): Middleware<Jwt
   const { core, extra } = splitClientOptions(options);
   const authenticator = createClientAuthenticator(core);
   return async function clientAssertionMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
+    let passedOn = false;
     try {
-      const parsed = await form(ctx, extra.bodyLimit, 'client');
+      const parsed = await form(ctx, extra.bodyLimit, 'client', core.onError);
       const present = hasClientAssertion(parsed.body);
-      if (!present && !extra.required) return await next();
-      if (present) assertForm(parsed, 'client');
+      if (!present && !extra.required) {
+        passedOn = true;
+        return await next();
+      }
+      if (present) assertForm(parsed, 'client', core.onError);
       const client = await authenticator.authenticate({ body: parsed.body, headers: ctx.headers }, { required: true });
       ctx.state.jwtBearer = { ...ctx.state.jwtBearer, client };
     } catch (err) {
+      if (passedOn) throw err;
       return fail(ctx, err, extra.passErrors);
     }
     await next();
