@@ -18,9 +18,10 @@ import type {
 
 /**
  * `typ` values a client assertion may carry (lower case): plain JWT, and the explicit type of
- * RFC 7523bis, with and without the `application/` prefix (RFC 7515 §4.1.9).
+ * RFC 7523bis, each with and without the `application/` prefix, which RFC 7515 §4.1.9 makes the
+ * same type.
  */
-const CLIENT_TYPES: ReadonlySet<string> = new Set(['jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
+const CLIENT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
 
 /**
  * Creates an authenticator for RFC 7523 §2.2 client assertions (OpenID Connect `private_key_jwt`
@@ -95,9 +96,12 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     const iss = stringClaim(payload, 'iss', use, true)!;
     if (iss !== sub) reject('ERR_ISSUER_MISMATCH', use, `iss ${JSON.stringify(iss)} differs from sub ${JSON.stringify(sub)}`);
 
-    const party = await trust.resolve(sub);
+    // A registration list answers synchronously: await only an asynchronous lookup.
+    const found = trust.resolve(sub);
+    const party = found instanceof Promise ? await found : found;
     if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(sub)} is not registered`);
-    await verifySignature(party, spec, decoded, use);
+    const verifying = verifySignature(party, spec, decoded, use);
+    if (verifying) await verifying;
     checkAudience(payload.aud, sub);
     const ttl = checkTimes(payload, resolved);
     const jti = stringClaim(payload, 'jti', use, resolved.requireJti);

@@ -1,4 +1,4 @@
-import { createPrivateKey, createSecretKey, KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
+import { constants, createPrivateKey, createSecretKey, KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { isAlgorithm } from './algorithms';
 import type { Algorithm, Jwk } from './types';
@@ -62,7 +62,7 @@ function defaultAlgorithm(key: KeyObject): Algorithm {
 /**
  * Signs an RFC 7523 assertion: what a client sends as `client_assertion` (iss = sub = client_id,
  * aud = the server's issuer) or an issuer sends as a grant `assertion`. RS/PS/ES/HS are signed by
- * jsonwebtoken, EdDSA / Ed25519 (which jsonwebtoken lacks) by `node:crypto`.
+ * jsonwebtoken; EdDSA / Ed25519 (which jsonwebtoken lacks) and RSASSA-PSS-only keys by `node:crypto`.
  *
  * @example
  * const assertion = createAssertion({ issuer: 'my-client', subject: 'my-client', audience: 'https://as.example', key: privatePem });
@@ -96,9 +96,14 @@ export function createAssertion(options: CreateAssertionOptions): string {
     typ: options.type ?? 'JWT',
     ...(options.keyId !== undefined ? { kid: options.keyId } : {}),
   };
-  if (alg === 'EdDSA' || alg === 'Ed25519') {
+  // jsonwebtoken has no EdDSA and refuses RSASSA-PSS KeyObjects: those are signed here.
+  const pss = key.asymmetricKeyType === 'rsa-pss' && alg.startsWith('PS');
+  if (alg === 'EdDSA' || alg === 'Ed25519' || pss) {
     const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    return `${input}.${cryptoSign(null, Buffer.from(input), key).toString('base64url')}`;
+    const signature = pss
+      ? cryptoSign(`sha${alg.slice(2)}`, Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
+      : cryptoSign(null, Buffer.from(input), key);
+    return `${input}.${signature.toString('base64url')}`;
   }
   // jsonwebtoken keeps a given `iat`; `noTimestamp` only serves to leave it out on request.
   return jwt.sign(payload, key, { algorithm: alg, header: header as unknown as jwt.JwtHeader, noTimestamp: iat === null });

@@ -172,6 +172,8 @@ export function isOAuthError(value: unknown): value is OAuthError {
     (typeof value === 'object' &&
       value !== null &&
       (value as { name?: unknown }).name === 'OAuthError' &&
+      typeof (value as { status?: unknown }).status === 'number' &&
+      typeof (value as { error?: unknown }).error === 'string' &&
       typeof (value as { code?: unknown }).code === 'string' &&
       Object.prototype.hasOwnProperty.call(ERROR_CODES, (value as { code: string }).code))
   );

@@ -42,16 +42,20 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     seen.issuer = iss;
     if (typeof payload.sub === 'string') seen.subject = payload.sub;
 
-    const party = await trust.resolve(iss);
+    // A registration list answers synchronously: await only an asynchronous lookup.
+    const found = trust.resolve(iss);
+    const party = found instanceof Promise ? await found : found;
     if (!party) reject('ERR_ISSUER_UNTRUSTED', use, `issuer ${JSON.stringify(iss)} is not trusted`);
-    await verifySignature(party, spec, decoded, use);
+    const verifying = verifySignature(party, spec, decoded, use);
+    if (verifying) await verifying;
 
     const trusted = party.registration;
     const sub = stringClaim(payload, 'sub', use, trusted.requireSubject !== false);
     const subject = sub ?? iss;
     const subjects = trusted.subjects;
-    if (subjects !== undefined && sub !== undefined && !(typeof subjects === 'function' ? subjects(sub) === true : subjects.includes(sub))) {
-      reject('ERR_SUBJECT_NOT_ALLOWED', use, `subject ${JSON.stringify(sub)} is not allowed for issuer ${JSON.stringify(iss)}`);
+    // The rule applies to whom the token will be for, also when that is the issuer itself.
+    if (subjects !== undefined && !(typeof subjects === 'function' ? subjects(subject) === true : subjects.includes(subject))) {
+      reject('ERR_SUBJECT_NOT_ALLOWED', use, `subject ${JSON.stringify(subject)} is not allowed for issuer ${JSON.stringify(iss)}`);
     }
     const aud = payload.aud;
     const audiences = typeof aud === 'string' ? [aud] : aud;

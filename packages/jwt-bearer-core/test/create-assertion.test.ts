@@ -105,6 +105,20 @@ describe('createAssertion() claims and header', () => {
   });
 });
 
+describe('createAssertion() with an RSASSA-PSS key without parameters', () => {
+  it('signs PS256 (which jsonwebtoken refuses for such a key) and the signature verifies', async () => {
+    const bare = crypto.generateKeyPairSync('rsa-pss', { modulusLength: 2048 });
+    const assertion = createAssertion(base(bare.privateKey));
+    expect(decode(assertion).header.alg).toBe('PS256');
+    const clients = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: [{ clientId: CLIENT_ID, publicKey: bare.publicKey }],
+      replayStore: new MemoryReplayStore(),
+    });
+    await expect(clients.authenticate(clientRequest(assertion))).resolves.toMatchObject({ clientId: CLIENT_ID, method: 'private_key_jwt' });
+  });
+});
+
 describe('createAssertion() keys and default algorithms', () => {
   it.each([
     ['an RSA PEM', () => rsa.privatePem, 'RS256'],

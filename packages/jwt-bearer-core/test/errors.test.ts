@@ -96,7 +96,10 @@ describe('OAuthError', () => {
 
   it('isOAuthError recognises instances and look-alikes from another copy of the package, nothing else', () => {
     expect(isOAuthError(new OAuthError('ERR_INTERNAL'))).toBe(true);
-    expect(isOAuthError({ name: 'OAuthError', code: 'ERR_INTERNAL' })).toBe(true);
+    expect(isOAuthError({ name: 'OAuthError', code: 'ERR_INTERNAL', error: 'server_error', status: 500 })).toBe(true);
+    // Without a status there is nothing to answer with: not taken for an OAuthError.
+    expect(isOAuthError({ name: 'OAuthError', code: 'ERR_INTERNAL' })).toBe(false);
+    expect(toErrorResponse({ name: 'OAuthError', code: 'ERR_INTERNAL' }).status).toBe(500);
     expect(isOAuthError({ name: 'OAuthError', code: 'ERR_NOT_A_CODE' })).toBe(false);
     expect(isOAuthError({ name: 'OAuthError', code: 'toString' })).toBe(false);
     expect(isOAuthError(new Error('x'))).toBe(false);

@@ -160,6 +160,16 @@ describe('subject rules of a trusted issuer', () => {
     await expectRejected(explicit.verify(grantRequest(sign({ sub: undefined }))), 'ERR_CLAIM_MISSING');
   });
 
+  it('with requireSubject: false and no sub, the subjects rule applies to the issuer as subject', async () => {
+    const gated = createGrantVerifier({
+      issuer: ISSUER,
+      issuers: [{ issuer: SERVICE_ACCOUNT, publicKey: rsa.publicPem, requireSubject: false, subjects: ['alice'] }],
+    });
+    const request = (claims: Record<string, unknown>) => grantRequest(sign({ iss: SERVICE_ACCOUNT, ...claims }));
+    await expectRejected(gated.verify(request({ sub: undefined })), 'ERR_SUBJECT_NOT_ALLOWED', 'invalid_grant', 400);
+    await expect(gated.verify(request({ sub: 'alice' }))).resolves.toMatchObject({ subject: 'alice' });
+  });
+
   it('a subjects list admits only the listed subjects (ERR_SUBJECT_NOT_ALLOWED otherwise)', async () => {
     await expect(verify({ iss: 'listed-subjects', sub: 'alice' })).resolves.toMatchObject({ subject: 'alice' });
     await expectRejected(verify({ iss: 'listed-subjects', sub: 'mallory' }), 'ERR_SUBJECT_NOT_ALLOWED', 'invalid_grant', 400);
