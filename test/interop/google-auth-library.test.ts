@@ -72,7 +72,8 @@ describe.each(FRAMEWORKS)('google-auth-library JWT client against the %s example
   beforeAll(async () => {
     [example, strictExample] = await Promise.all([
       // Google's assertions name Google's token URL in aud: the operator lists it in audiences.
-      startExample(framework, { keys: sharedDemoKeys(), issuers: [trustedIssuer({ subjects: ['alice@example.com'] })], audiences: [GOOGLE_TOKEN_URL] }),
+      // Without sub the token is for the service account itself, so a subjects list names it too.
+      startExample(framework, { keys: sharedDemoKeys(), issuers: [trustedIssuer({ subjects: [EMAIL, 'alice@example.com'] })], audiences: [GOOGLE_TOKEN_URL] }),
       startExample(framework, { keys: sharedDemoKeys(), issuers: [trustedIssuer()] }),
     ]);
   });
