@@ -2,7 +2,7 @@ import { JWT_BEARER_CLIENT_ASSERTION_TYPE } from './constants';
 import { OAuthError } from './errors';
 import { decodeAssertion } from './jws';
 import { resolveCommonOptions } from './options';
-import { checkHeader, checkTimes, claimJti, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
+import { checkHeader, checkTimes, claimJti, observe, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
 import { challengeHeaders, formBody, header, param } from './request';
 import { clientTrust } from './trust';
 import type {
@@ -49,20 +49,14 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     }
     if (values.length === 1 && values[0] === resolved.issuer) return;
     if (mode === 'legacy' && values.some((a) => legacy.has(a))) {
-      if (resolved.onWarning) {
-        try {
-          resolved.onWarning({
-            code: 'WARN_LEGACY_AUDIENCE',
-            detail: `aud ${JSON.stringify(aud)} accepted only in legacy audience mode`,
-            use,
-            issuer: clientId,
-            subject: clientId,
-            clientId,
-          });
-        } catch {
-          // Observation only.
-        }
-      }
+      observe(resolved.onWarning, () => ({
+        code: 'WARN_LEGACY_AUDIENCE' as const,
+        detail: `aud ${JSON.stringify(aud)} accepted only in legacy audience mode`,
+        use,
+        issuer: clientId,
+        subject: clientId,
+        clientId,
+      }));
       return;
     }
     reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} is not exactly the issuer identifier`);
@@ -121,7 +115,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
         return await run(request, authOptions?.required === true, seen);
       } catch (err) {
         const error = withChallenge(err, request, resolved.issuer);
-        throw report(resolved, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});
+        throw report(resolved.onError, use, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});
       }
     },
   };

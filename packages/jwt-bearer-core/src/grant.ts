@@ -99,7 +99,7 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       try {
         return await run(request, context, seen);
       } catch (err) {
-        throw report(resolved, err, seen, context?.clientId !== undefined ? { clientId: context.clientId } : {});
+        throw report(resolved.onError, use, err, seen, context?.clientId !== undefined ? { clientId: context.clientId } : {});
       }
     },
   };

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { JWT_BEARER_GRANT_TYPE } from './constants';
 import { OAuthError, type AssertionUse } from './errors';
 import { fail, isPlainObject } from './options';
+import { report } from './pipeline';
 import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from './types';
 
 /*
@@ -213,23 +214,9 @@ export async function readRequestForm(
   try {
     return await readForm(req, parsed, limit, use);
   } catch (err) {
-    throw err instanceof OAuthError ? reported(err, use, onError) : err;
+    // Reported here, before the core saw the request, so the hook hears of every rejection.
+    throw err instanceof OAuthError ? report(onError, use, err) : err;
   }
-}
-
-/**
- * Calls the `onError` hook for a rejection raised here, before the core saw the request, so that
- * the hook hears of every rejection, not only the core's. A hook that throws changes nothing.
- */
-function reported(err: OAuthError, use: AssertionUse, onError: ((event: RejectionEvent) => void) | undefined): OAuthError {
-  if (onError) {
-    try {
-      onError({ code: err.code, error: err.error, status: err.status, detail: err.detail, use });
-    } catch {
-      // Observation only.
-    }
-  }
-  return err;
 }
 
 async function readForm(req: IncomingMessage, parsed: unknown, limit: number, use: AssertionUse): Promise<RequestForm> {
@@ -254,7 +241,7 @@ async function readForm(req: IncomingMessage, parsed: unknown, limit: number, us
 /** Refuses a body a parser produced from something other than a form, once we know the request is ours. */
 export function assertForm(form: Pick<RequestForm, 'isForm'>, use: AssertionUse, onError?: (event: RejectionEvent) => void): void {
   if (!form.isForm) {
-    throw reported(new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: 'parameters were not sent as application/x-www-form-urlencoded' }), use, onError);
+    throw report(onError, use, new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: 'parameters were not sent as application/x-www-form-urlencoded' }));
   }
 }
 

@@ -139,26 +139,39 @@ export async function claimJti(options: ResolvedOptions, scope: string, jti: str
   if (first !== true) reject('ERR_ASSERTION_REPLAYED', use, `jti ${JSON.stringify(jti)} of ${JSON.stringify(scope)} was already used`);
 }
 
-/** Calls the `onError` hook; a hook that throws never changes the answer. */
-export function report(options: ResolvedOptions, err: unknown, seen: Seen, extra: Partial<RejectionEvent> = {}): OAuthError {
-  const error = isOAuthError(err) ? err : new OAuthError('ERR_INTERNAL', { use: options.use, detail: (err as Error)?.message ?? String(err), cause: err });
-  if (options.onError) {
-    try {
-      options.onError({
-        code: error.code,
-        error: error.error,
-        status: error.status,
-        detail: error.detail,
-        use: options.use,
-        ...(seen.issuer !== undefined ? { issuer: seen.issuer } : {}),
-        ...(seen.subject !== undefined ? { subject: seen.subject } : {}),
-        ...(error.cause !== undefined ? { cause: error.cause } : {}),
-        ...extra,
-      });
-    } catch {
-      // The hook is for observation only.
-    }
+/** Calls an observation hook; a hook that throws never changes the answer. */
+export function observe<E>(hook: ((event: E) => void) | undefined, event: () => E): void {
+  if (!hook) return;
+  try {
+    hook(event());
+  } catch {
+    // Hooks are for logging and metrics only.
   }
+}
+
+/**
+ * Turns anything thrown into an `OAuthError` (a bare 500 for what is not one) and reports it to
+ * the `onError` hook with what is known of the assertion.
+ */
+export function report(
+  onError: ((event: RejectionEvent) => void) | undefined,
+  use: AssertionUse,
+  err: unknown,
+  seen: Seen = {},
+  extra: Partial<RejectionEvent> = {},
+): OAuthError {
+  const error = isOAuthError(err) ? err : new OAuthError('ERR_INTERNAL', { use, detail: (err as Error)?.message ?? String(err), cause: err });
+  observe(onError, () => ({
+    code: error.code,
+    error: error.error,
+    status: error.status,
+    detail: error.detail,
+    use,
+    ...(seen.issuer !== undefined ? { issuer: seen.issuer } : {}),
+    ...(seen.subject !== undefined ? { subject: seen.subject } : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {}),
+    ...extra,
+  }));
   return error;
 }
 
