@@ -18,6 +18,7 @@ import {
   JWT_BEARER_GRANT_TYPE,
   MemoryReplayStore,
   toErrorResponse,
+  type TokenRequest,
 } from 'jwt-bearer-core';
 import {
   FUZZ_RUNS,
@@ -54,9 +55,18 @@ afterAll(() => {
   console.log(tally.line('core'));
 });
 
+type Use = 'grant' | 'client';
+
 function configs() {
   const c = w.config({ now: () => NOW, replayStore: new MemoryReplayStore({ max: 100_000 }) });
   return { grant: createGrantVerifier(c.grant!), client: createClientAuthenticator(c.client!) };
+}
+
+/** The form that sends `token` as a grant assertion or as a client assertion. */
+function assertionForm(use: Use, token: string): Record<string, unknown> {
+  return use === 'grant'
+    ? { grant_type: JWT_BEARER_GRANT_TYPE, assertion: token }
+    : { client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: token };
 }
 
 /** Why a rejection is not a proper refusal, or undefined. */
@@ -83,6 +93,19 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: unkn
   } catch (error) {
     return { error, ms: performance.now() - started };
   }
+}
+
+/** Hands `request` to the grant verifier or to the client authenticator (with `authOptions`) of `verifiers`, timed. */
+function timedVerify(verifiers: ReturnType<typeof configs>, use: Use, request: TokenRequest, authOptions?: { required: boolean }) {
+  return timed<unknown>(() => (use === 'grant' ? verifiers.grant.verify(request) : verifiers.client.authenticate(request, authOptions)));
+}
+
+/** Checks an outcome came within the bound and, if refused, was refused properly; whether it was refused. */
+function refusedProperly(r: { error?: unknown; ms: number }): boolean {
+  expect(r.ms).toBeLessThan(BOUND_MS);
+  if (r.error === undefined) return false;
+  expect(refusalProblem(r.error)).toBeUndefined();
+  return true;
 }
 
 // Genuine tokens, minted once, and their record.
@@ -171,19 +194,21 @@ test('the process-error watch is subscribed where Node reports unhandled rejecti
   guard.unhandledRejections.splice(before, 1);
 });
 
+/** Checks the (iss, jti) of an accepted assertion was not accepted before under `label`. */
+function expectFirstSuccess(label: string, accepted: unknown): void {
+  const claims = (accepted as { claims: Record<string, unknown> }).claims;
+  expect(minted.firstSuccess(label, claims.iss, claims.jti)).toBe(true);
+}
+
 describe.each(['grant', 'client'] as const)('%s', (use) => {
   test('arbitrary request objects: refused well-formed, or accepted only for a genuine first use, within the bound', async () => {
-    const { grant, client } = configs();
+    const verifiers = configs();
     await fc.assert(
       fc.asyncProperty(bodyArb, headersArb, fc.boolean(), async (body, headers, required) => {
         tally.add(`${use} arbitrary requests`);
         const request = { body: body as Record<string, unknown>, headers: headers as Record<string, string | string[] | undefined> };
-        const r = await timed<unknown>(() => (use === 'grant' ? grant.verify(request) : client.authenticate(request, { required })));
-        expect(r.ms).toBeLessThan(BOUND_MS);
-        if (r.error !== undefined) {
-          expect(refusalProblem(r.error)).toBeUndefined();
-          return;
-        }
+        const r = await timedVerify(verifiers, use, request, { required });
+        if (refusedProperly(r)) return;
         const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
         if (r.value === undefined) {
           // Only a client authenticator without a client assertion resolves nothing.
@@ -193,8 +218,7 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
         }
         const token = b[use === 'grant' ? 'assertion' : 'client_assertion'];
         expect(typeof token === 'string' && minted.isGenuine(token)).toBe(true);
-        const claims = (r.value as { claims: Record<string, unknown> }).claims;
-        expect(minted.firstSuccess(`core-arbitrary-${use}`, claims.iss, claims.jti)).toBe(true);
+        expectFirstSuccess(`core-arbitrary-${use}`, r.value);
         tally.note(`${use} arbitrary requests accepted`);
       }),
       fuzzParams(use === 'grant' ? 1 : 2, 10),
@@ -202,7 +226,7 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
   }, PROPERTY_TIMEOUT_MS);
 
   test('genuine assertions, mutated: refused well-formed unless still genuine, and never twice', async () => {
-    const { grant, client } = configs();
+    const verifiers = configs();
     const pool = use === 'grant' ? grantPool : clientPool;
     await fc.assert(
       fc.asyncProperty(
@@ -211,19 +235,10 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
         async (index, mutations) => {
           tally.add(`${use} mutated tokens`);
           const token = mutations.reduce((t, m) => mutate(t, m, pool), pool[index]!);
-          const body =
-            use === 'grant'
-              ? { grant_type: JWT_BEARER_GRANT_TYPE, assertion: token }
-              : { client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: token };
-          const r = await timed<unknown>(() => (use === 'grant' ? grant.verify({ body, headers: {} }) : client.authenticate({ body, headers: {} })));
-          expect(r.ms).toBeLessThan(BOUND_MS);
-          if (r.error !== undefined) {
-            expect(refusalProblem(r.error)).toBeUndefined();
-            return;
-          }
+          const r = await timedVerify(verifiers, use, { body: assertionForm(use, token), headers: {} });
+          if (refusedProperly(r)) return;
           expect(minted.isGenuine(token)).toBe(true);
-          const claims = (r.value as { claims: Record<string, unknown> }).claims;
-          expect(minted.firstSuccess(`core-mutated-${use}`, claims.iss, claims.jti)).toBe(true);
+          expectFirstSuccess(`core-mutated-${use}`, r.value);
           tally.note(`${use} mutated tokens accepted`);
         },
       ),
@@ -232,7 +247,7 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
   }, PROPERTY_TIMEOUT_MS);
 
   test('validly signed hostile headers and claims: accepted exactly when the reference model accepts', async () => {
-    const { grant, client } = configs();
+    const verifiers = configs();
     const now = NOW / 1000;
     const t = seconds(NOW);
     const party = use === 'grant' ? GRANT_ISSUER : 'client-rsa';
@@ -307,11 +322,7 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
             tolerance: 30,
             used,
           });
-          const body =
-            use === 'grant'
-              ? { grant_type: JWT_BEARER_GRANT_TYPE, assertion: token }
-              : { client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: token };
-          const r = await timed<unknown>(() => (use === 'grant' ? grant.verify({ body, headers: {} }) : client.authenticate({ body, headers: {} })));
+          const r = await timedVerify(verifiers, use, { body: assertionForm(use, token), headers: {} });
           expect(r.ms).toBeLessThan(BOUND_MS);
           const actual = r.error === undefined ? 'accepted' : `refused ${isOAuthError(r.error) ? r.error.code : String(r.error)}`;
           const expected = verdict === undefined ? 'accepted' : `refused (${verdict})`;

@@ -3,9 +3,10 @@
  * and client keys as WebCrypto keys, which is what openid-client and oauth4webapi sign with.
  */
 import { webcrypto } from 'node:crypto';
-import type { ClientRegistration, Jwk } from 'jwt-bearer-core';
+import { createAssertion, JWT_BEARER_GRANT_TYPE, type ClientRegistration, type Jwk } from 'jwt-bearer-core';
 import {
   AuthorizationServer,
+  DEMO_ISSUER,
   generateDemoKeys,
   serve,
   type AuthorizationServerOptions,
@@ -134,6 +135,80 @@ export async function createInteropClients(prefix: string): Promise<InteropClien
       registration: { clientId: `${prefix}-hs256`, clientSecret: secret },
     },
   ];
+}
+
+/**
+ * Starts the example with the demo keys and `clients` registered. `legacy`: in audienceMode
+ * legacy, with the token endpoint URL listed in its audiences.
+ */
+export function startWithClients(framework: Framework, clients: InteropClient[], mode: 'strict' | 'legacy' = 'strict'): Promise<Example> {
+  const registrations = () => ({ keys: sharedDemoKeys(), clients: clients.map((c) => c.registration) });
+  if (mode === 'strict') return startExample(framework, registrations());
+  return startExample(framework, (issuer) => ({ ...registrations(), audienceMode: 'legacy', audiences: [`${issuer}/token`] }));
+}
+
+/** The authorization server metadata a library is configured with: the example's issuer, token and introspection endpoints. */
+export function serverMetadata(example: Example): { issuer: string; token_endpoint: string; introspection_endpoint: string } {
+  return { issuer: example.issuer, token_endpoint: example.tokenEndpoint, introspection_endpoint: example.as.introspectionEndpoint };
+}
+
+/**
+ * A client library under test, as far as its suite's set-up needs: its client authentication
+ * factories and the class of the error it rejects with when the server refuses (openid-client's
+ * are oauth4webapi's, wrapped or re-exported).
+ */
+export interface InteropLibrary<Auth, Options> {
+  ClientSecretJwt(clientSecret: string, options?: Options): Auth;
+  PrivateKeyJwt(key: webcrypto.CryptoKey | { key: webcrypto.CryptoKey; kid: string }, options?: Options): Auth;
+  ResponseBodyError: abstract new (...args: never[]) => { status: number; error: string };
+}
+
+/**
+ * The set-up an interop suite of `library` shares: the four clients (made in the file's
+ * `beforeAll`, `prefix` starting their client ids), how the library authenticates a client
+ * (client_secret_jwt with its secret, or private_key_jwt with its key and its `kid`, if any), and
+ * `expectRefused`, which checks that a request is rejected with the library's ResponseBodyError
+ * carrying the HTTP `status` and the OAuth `error`.
+ */
+export function interopSuite<Auth, Options>(prefix: string, library: InteropLibrary<Auth, Options>) {
+  const clients: InteropClient[] = [];
+  beforeAll(async () => {
+    clients.push(...(await createInteropClients(prefix)));
+  });
+
+  function clientAuth(client: InteropClient, options?: Options): Auth {
+    if (client.method === 'client_secret_jwt') return library.ClientSecretJwt(client.secret!, options);
+    return library.PrivateKeyJwt(client.kid ? { key: client.privateKey!, kid: client.kid } : client.privateKey!, options);
+  }
+
+  async function expectRefused(promise: Promise<unknown>, status: number, error: string): Promise<void> {
+    const err = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(library.ResponseBodyError);
+    const refusal = err as { status: number; error: string };
+    expect(refusal.status).toBe(status);
+    expect(refusal.error).toBe(error);
+  }
+
+  return { clients, clientAuth, expectRefused };
+}
+
+/** A jwt-bearer grant assertion for `subject` from the demo issuer, made out to the example. */
+export function grantAssertion(example: Example, subject: string): string {
+  return createAssertion({ issuer: DEMO_ISSUER, subject, audience: example.issuer, key: sharedDemoKeys().issuer.privateKey, algorithm: 'RS256' });
+}
+
+/** The example issued `accessToken` on a jwt-bearer grant for `subject` from the demo issuer, to `client`, authenticated by its assertion. */
+export function expectGrantIssued(example: Example, accessToken: string, subject: string, client: InteropClient): void {
+  expect(example.as.lookup(accessToken)).toMatchObject({
+    grant_type: JWT_BEARER_GRANT_TYPE,
+    sub: subject,
+    assertion_issuer: DEMO_ISSUER,
+    client_id: client.clientId,
+    client_auth: { method: client.method, alg: client.alg },
+  });
 }
 
 /** The decoded header and claims of a compact JWS (not verified). */

@@ -10,43 +10,21 @@
  */
 import * as oauth from 'oauth4webapi';
 import { createAssertion, JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
-import { DEMO_ISSUER } from '../../examples/src/authorization-server';
 import {
-  createInteropClients,
   decodeJwt,
+  expectGrantIssued,
   FRAMEWORKS,
+  grantAssertion,
+  interopSuite,
   recordingFetch,
+  serverMetadata,
   sharedDemoKeys,
-  startExample,
+  startWithClients,
   webCryptoKeyPair,
   type Example,
-  type InteropClient,
 } from './helpers';
 
-let clients: InteropClient[];
-
-beforeAll(async () => {
-  clients = await createInteropClients('o4w');
-});
-
-function clientAuth(client: InteropClient, options?: oauth.ModifyAssertionOptions): oauth.ClientAuth {
-  if (client.method === 'client_secret_jwt') return oauth.ClientSecretJwt(client.secret!, options);
-  return oauth.PrivateKeyJwt(client.kid ? { key: client.privateKey!, kid: client.kid } : client.privateKey!, options);
-}
-
-function grantAssertion(example: Example, subject: string): string {
-  return createAssertion({ issuer: DEMO_ISSUER, subject, audience: example.issuer, key: sharedDemoKeys().issuer.privateKey, algorithm: 'RS256' });
-}
-
-async function expectRefused(promise: Promise<unknown>, status: number, error: string): Promise<void> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(oauth.ResponseBodyError);
-  expect((err as oauth.ResponseBodyError).status).toBe(status);
-  expect((err as oauth.ResponseBodyError).error).toBe(error);
-}
+const { clients, clientAuth, expectRefused } = interopSuite('o4w', oauth);
 
 describe.each(FRAMEWORKS)('oauth4webapi against the %s example', (framework) => {
   let example: Example;
@@ -54,12 +32,8 @@ describe.each(FRAMEWORKS)('oauth4webapi against the %s example', (framework) => 
   const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
   beforeAll(async () => {
-    example = await startExample(framework, { keys: sharedDemoKeys(), clients: clients.map((c) => c.registration) });
-    as = {
-      issuer: example.issuer,
-      token_endpoint: example.tokenEndpoint,
-      introspection_endpoint: example.as.introspectionEndpoint,
-    };
+    example = await startWithClients(framework, clients);
+    as = serverMetadata(example);
   });
   afterAll(() => example.close());
 
@@ -102,13 +76,7 @@ describe.each(FRAMEWORKS)('oauth4webapi against the %s example', (framework) => 
       );
       const token = await oauth.processGenericTokenEndpointResponse(as, { client_id: c.clientId }, response);
       expect(token.scope).toBe('read');
-      expect(example.as.lookup(token.access_token)).toMatchObject({
-        grant_type: JWT_BEARER_GRANT_TYPE,
-        sub: 'alice@example.com',
-        assertion_issuer: DEMO_ISSUER,
-        client_id: c.clientId,
-        client_auth: { method: c.method, alg: c.alg },
-      });
+      expectGrantIssued(example, token.access_token, 'alice@example.com', c);
     });
 
     test('introspection, authenticated by the client assertion', async () => {
@@ -183,12 +151,7 @@ describe.each(FRAMEWORKS)('oauth4webapi against the %s example', (framework) => 
 
 describe('oauth4webapi and audienceMode: legacy', () => {
   test.each(FRAMEWORKS)('%s: a token endpoint aud is accepted when listed in audiences, with a warning', async (framework) => {
-    const example = await startExample(framework, (issuer) => ({
-      keys: sharedDemoKeys(),
-      clients: clients.map((c) => c.registration),
-      audienceMode: 'legacy',
-      audiences: [`${issuer}/token`],
-    }));
+    const example = await startWithClients(framework, clients, 'legacy');
     try {
       const as: oauth.AuthorizationServer = { issuer: example.issuer, token_endpoint: example.tokenEndpoint };
       const c = clients.find((x) => x.kind === 'HS256')!;

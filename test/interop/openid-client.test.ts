@@ -9,44 +9,21 @@
  * Checked below on the wire.
  */
 import * as client from 'openid-client';
-import { createAssertion, JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
-import { DEMO_ISSUER } from '../../examples/src/authorization-server';
+import { JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
 import {
-  createInteropClients,
   decodeJwt,
+  expectGrantIssued,
   FRAMEWORKS,
+  grantAssertion,
+  interopSuite,
   recordingFetch,
-  sharedDemoKeys,
-  startExample,
+  serverMetadata,
+  startWithClients,
   webCryptoKeyPair,
   type Example,
-  type InteropClient,
 } from './helpers';
 
-let clients: InteropClient[];
-
-beforeAll(async () => {
-  clients = await createInteropClients('oidc');
-});
-
-function clientAuth(c: InteropClient, options?: client.ModifyAssertionOptions): client.ClientAuth {
-  if (c.method === 'client_secret_jwt') return client.ClientSecretJwt(c.secret!, options);
-  return client.PrivateKeyJwt(c.kid ? { key: c.privateKey!, kid: c.kid } : c.privateKey!, options);
-}
-
-function grantAssertion(example: Example, subject: string): string {
-  return createAssertion({ issuer: DEMO_ISSUER, subject, audience: example.issuer, key: sharedDemoKeys().issuer.privateKey, algorithm: 'RS256' });
-}
-
-async function expectRefused(promise: Promise<unknown>, status: number, error: string): Promise<void> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(client.ResponseBodyError);
-  expect((err as client.ResponseBodyError).status).toBe(status);
-  expect((err as client.ResponseBodyError).error).toBe(error);
-}
+const { clients, clientAuth, expectRefused } = interopSuite('oidc', client);
 
 describe.each(FRAMEWORKS)('openid-client against the %s example', (framework) => {
   let example: Example;
@@ -60,12 +37,8 @@ describe.each(FRAMEWORKS)('openid-client against the %s example', (framework) =>
   }
 
   beforeAll(async () => {
-    example = await startExample(framework, { keys: sharedDemoKeys(), clients: clients.map((c) => c.registration) });
-    server = {
-      issuer: example.issuer,
-      token_endpoint: example.tokenEndpoint,
-      introspection_endpoint: example.as.introspectionEndpoint,
-    };
+    example = await startWithClients(framework, clients);
+    server = serverMetadata(example);
   });
   afterAll(() => example.close());
 
@@ -103,13 +76,7 @@ describe.each(FRAMEWORKS)('openid-client against the %s example', (framework) =>
         scope: 'read write',
       });
       expect(token.scope).toBe('read write');
-      expect(example.as.lookup(token.access_token)).toMatchObject({
-        grant_type: JWT_BEARER_GRANT_TYPE,
-        sub: 'carol@example.com',
-        assertion_issuer: DEMO_ISSUER,
-        client_id: c.clientId,
-        client_auth: { method: c.method, alg: c.alg },
-      });
+      expectGrantIssued(example, token.access_token, 'carol@example.com', c);
     });
 
     test('introspection (tokenIntrospection)', async () => {
@@ -181,13 +148,8 @@ describe.each(FRAMEWORKS)('openid-client against the %s example', (framework) =>
 
 describe('openid-client and audienceMode: legacy', () => {
   test.each(FRAMEWORKS)('%s: a token endpoint aud is refused by default and accepted once listed in audiences', async (framework) => {
-    const strict = await startExample(framework, { keys: sharedDemoKeys(), clients: clients.map((c) => c.registration) });
-    const legacy = await startExample(framework, (issuer) => ({
-      keys: sharedDemoKeys(),
-      clients: clients.map((c) => c.registration),
-      audienceMode: 'legacy',
-      audiences: [`${issuer}/token`],
-    }));
+    const strict = await startWithClients(framework, clients);
+    const legacy = await startWithClients(framework, clients, 'legacy');
     try {
       const c = clients.find((x) => x.kind === 'RS256')!;
       const run = (example: Example) => {

@@ -10,7 +10,6 @@ import {
 import { ALGORITHMS, ALL_ALGORITHMS, isAlgorithm } from '../src/algorithms';
 import {
   b64url,
-  CLIENT_ID,
   clientClaims,
   clientRequest,
   ecKeyPair,
@@ -18,7 +17,6 @@ import {
   ed448KeyPair,
   expectRejected,
   GRANT_ISSUER,
-  grantClaims,
   grantRequest,
   ISSUER,
   rawSignature,

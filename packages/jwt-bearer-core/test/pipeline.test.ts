@@ -68,13 +68,24 @@ const cClaims = (overrides: Record<string, unknown> = {}) => clientClaims(overri
 const gClaims = (overrides: Record<string, unknown> = {}) => grantClaims(overrides, NOW);
 const asClient = (id: string, overrides: Record<string, unknown> = {}) => cClaims({ iss: id, sub: id, ...overrides });
 
-describe('header: alg (RFC 7515 §4.1.1, RFC 8725 §3.1, RFC 7523 §3 item 9)', () => {
-  let clients: ClientAuthenticator;
-  let grants: GrantVerifier;
+/** The default verifiers of the describe block running: see {@link freshVerifiers}. */
+let clients: ClientAuthenticator;
+let grants: GrantVerifier;
+
+/** Gives the calling describe block its own default `clients` and `grants` (and replay stores), made before its tests, once the keys exist. */
+function freshVerifiers(): void {
   beforeAll(() => {
     clients = clientsWith();
     grants = grantsWith();
   });
+}
+
+/** An RS256 client assertion or grant assertion, the default claims with `overrides`, given to the default verifiers. */
+const client = (overrides: Record<string, unknown>) => clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, cClaims(overrides), rsa.privateKey)));
+const grant = (overrides: Record<string, unknown>) => grants.verify(grantRequest(signJws({ alg: 'RS256' }, gClaims(overrides), rsa.privateKey)));
+
+describe('header: alg (RFC 7515 §4.1.1, RFC 8725 §3.1, RFC 7523 §3 item 9)', () => {
+  freshVerifiers();
 
   it.each(['none', 'None', 'NONE'])('RFC 7523 §3 item 9: refuses alg %s (an unsigned JWT) for both uses', async (alg) => {
     await expectRejected(clients.authenticate(clientRequest(unsignedJws({ alg, typ: 'JWT' }, cClaims()))), 'ERR_ALGORITHM_NOT_ALLOWED', 'invalid_client', 401);
@@ -144,12 +155,7 @@ describe('header: alg (RFC 7515 §4.1.1, RFC 8725 §3.1, RFC 7523 §3 item 9)', 
 });
 
 describe('header: crit, cty, typ', () => {
-  let clients: ClientAuthenticator;
-  let grants: GrantVerifier;
-  beforeAll(() => {
-    clients = clientsWith();
-    grants = grantsWith();
-  });
+  freshVerifiers();
 
   it('RFC 7515 §4.1.11: refuses a crit header (no extension is understood)', async () => {
     for (const crit of [['exp'], [], ['b64']]) {
@@ -192,14 +198,7 @@ describe('header: crit, cty, typ', () => {
 });
 
 describe('time claims (RFC 7523 §3 items 4-6, RFC 7519 §4.1.4-6), clockTolerance 30 s', () => {
-  let clients: ClientAuthenticator;
-  let grants: GrantVerifier;
-  beforeAll(() => {
-    clients = clientsWith();
-    grants = grantsWith();
-  });
-  const client = (overrides: Record<string, unknown>) => clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, cClaims(overrides), rsa.privateKey)));
-  const grant = (overrides: Record<string, unknown>) => grants.verify(grantRequest(signJws({ alg: 'RS256' }, gClaims(overrides), rsa.privateKey)));
+  freshVerifiers();
 
   it('RFC 7523 §3 item 4: refuses an assertion without exp (both uses)', async () => {
     await expectRejected(client({ exp: undefined }), 'ERR_CLAIM_MISSING', 'invalid_client');
@@ -272,14 +271,7 @@ describe('time claims (RFC 7523 §3 items 4-6, RFC 7519 §4.1.4-6), clockToleran
 });
 
 describe('identity claims (RFC 7523 §3 items 1, 2, 7)', () => {
-  let clients: ClientAuthenticator;
-  let grants: GrantVerifier;
-  beforeAll(() => {
-    clients = clientsWith();
-    grants = grantsWith();
-  });
-  const client = (overrides: Record<string, unknown>) => clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, cClaims(overrides), rsa.privateKey)));
-  const grant = (overrides: Record<string, unknown>) => grants.verify(grantRequest(signJws({ alg: 'RS256' }, gClaims(overrides), rsa.privateKey)));
+  freshVerifiers();
 
   it('RFC 7523 §3 item 1: refuses an assertion without iss (both uses)', async () => {
     await expectRejected(grant({ iss: undefined }), 'ERR_CLAIM_MISSING', 'invalid_grant');

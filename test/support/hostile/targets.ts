@@ -74,6 +74,22 @@ class AppError extends Error {
   }
 }
 
+/**
+ * How the app's own error handling answers an error: its fallback grant handler's (an AppError)
+ * as that handler would, a 4xx with a status (e.g. its body parser's) as invalid_request, anything
+ * else as a 500 server_error. `x-handler` tells which.
+ */
+function appErrorAnswer(err: unknown): { status: number; headers: Record<string, string>; body: object } {
+  const reported = (err as { status?: unknown } | null | undefined)?.status;
+  const status = typeof reported === 'number' && reported >= 400 && reported < 500 ? reported : 500;
+  const fromApp = err instanceof AppError;
+  return {
+    status: fromApp ? 400 : status,
+    headers: { ...NO_STORE, 'x-handler': fromApp ? 'app' : status === 500 ? 'app-500' : 'app-parser' },
+    body: fromApp ? APP_FALLBACK_BODY : { error: status === 500 ? 'server_error' : 'invalid_request', error_description: 'app error handler' },
+  };
+}
+
 function lower(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
@@ -171,12 +187,8 @@ function expressApp(config: TargetConfig, state: Parameters<typeof hooks>[0]): e
   }
   // The app's own error handling: its fallback grant handler's errors and its body parser's.
   app.use((err: any, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
-    const fromApp = err instanceof AppError;
-    res
-      .status(fromApp ? 400 : status)
-      .set({ ...NO_STORE, 'x-handler': fromApp ? 'app' : status === 500 ? 'app-500' : 'app-parser' })
-      .json(fromApp ? APP_FALLBACK_BODY : { error: status === 500 ? 'server_error' : 'invalid_request', error_description: 'app error handler' });
+    const answer = appErrorAnswer(err);
+    res.status(answer.status).set(answer.headers).json(answer.body);
   });
   return app;
 }
@@ -199,12 +211,11 @@ function koaApp(config: TargetConfig, state: Parameters<typeof hooks>[0]): Koa {
   app.use(async (ctx, next) => {
     try {
       await next();
-    } catch (err: any) {
-      const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
-      const fromApp = err instanceof AppError;
-      ctx.status = fromApp ? 400 : status;
-      ctx.set({ ...NO_STORE, 'x-handler': fromApp ? 'app' : status === 500 ? 'app-500' : 'app-parser' });
-      ctx.body = fromApp ? APP_FALLBACK_BODY : { error: status === 500 ? 'server_error' : 'invalid_request', error_description: 'app error handler' };
+    } catch (err) {
+      const answer = appErrorAnswer(err);
+      ctx.status = answer.status;
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
     }
   });
   if (config.bodyParser) app.use(bodyParser({ enableTypes: ['form', 'json'] }) as unknown as Koa.Middleware);
