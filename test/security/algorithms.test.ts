@@ -183,7 +183,9 @@ describe.each(ALL_TARGETS)('%s', (name) => {
         ['cut in half', (s: string) => s.slice(0, s.length / 2)],
       ])('valid header and payload with a signature %s is refused', async (_label, cut) => {
         const [h, p, s] = parts(use.mint(w.rsa));
-        expectRefused(t, use, await use.send(t, `${h}.${p}.${cut(s)}`), 'ERR_SIGNATURE_INVALID');
+        // A cut can leave a non-canonical last character (refused as malformed before any key is
+        // used) or a canonical but short signature (refused by the check): either way a refusal.
+        expectRefused(t, use, await use.send(t, `${h}.${p}.${cut(s)}`), 'ERR_SIGNATURE_INVALID', 'ERR_ASSERTION_MALFORMED');
       });
 
       test('a padded (=) signature is refused', async () => {

@@ -52,10 +52,16 @@ export function decodeAssertion(token: string, maxLength: number, use: Assertion
   if (!BASE64URL.test(sig)) {
     throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: 'signature is empty or not base64url' });
   }
+  const signature = Buffer.from(sig, 'base64url');
+  // Only the canonical encoding: otherwise a last character differing in its unused bits gives
+  // the same bytes, and one signed assertion would have several spellings.
+  if (signature.toString('base64url') !== sig) {
+    throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: 'signature is not canonical base64url' });
+  }
   return {
     header,
     payload,
     signingInput: Buffer.from(token.slice(0, second), 'latin1'),
-    signature: Buffer.from(sig, 'base64url'),
+    signature,
   };
 }

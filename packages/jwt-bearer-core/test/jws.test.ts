@@ -46,6 +46,23 @@ describe('decodeAssertion()', () => {
     expect(decoded.signature).toEqual(Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url'));
   });
 
+  it('RFC 7515 §2: refuses a signature in non-canonical base64url (same bytes, another spelling)', async () => {
+    const token = signJws({ alg: 'RS256' }, grantClaims(), rsa.privateKey);
+    const cut = token.lastIndexOf('.') + 1;
+    const sig = token.slice(cut);
+    // 256 signature bytes leave 4 unused bits in the last character: find another character
+    // that decodes to the very same bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = [...alphabet]
+      .map((c) => sig.slice(0, -1) + c)
+      .find((s) => s !== sig && Buffer.from(s, 'base64url').equals(Buffer.from(sig, 'base64url')));
+    expect(twin).toBeDefined();
+    const malleated = token.slice(0, cut) + twin;
+    expect(decodeError(malleated)).toMatchObject({ code: 'ERR_ASSERTION_MALFORMED', detail: 'signature is not canonical base64url' });
+    await expectRejected(grants.verify(grantRequest(malleated)), 'ERR_ASSERTION_MALFORMED', 'invalid_grant', 400);
+    await expect(grants.verify(grantRequest(token))).resolves.toMatchObject({ issuer: GRANT_ISSUER });
+  });
+
   it('refuses an assertion longer than maxLength before decoding it (ERR_ASSERTION_TOO_LONG)', () => {
     const token = signJws({ alg: 'RS256' }, { pad: 'x'.repeat(3000) }, rsa.privateKey);
     expect(decodeError(token, token.length - 1).code).toBe('ERR_ASSERTION_TOO_LONG');
