@@ -1,0 +1,299 @@
+'use strict';
+// `npm run bench`: builds (the npm script), then runs every phase once and prints medians of
+// several interleaved rounds, ending with the performance budget of DESIGN.md §7, each line marked
+// met / not met. The report is also written to bench/RESULTS.md.
+//
+// Phases: core (child process) → http (servers in child processes, load from here) → jwks →
+// memory (child process). Knobs (environment):
+//   BENCH_ONLY=core,http,jwks,memory   run some phases only (RESULTS.md is then not written)
+//   BENCH_CORE_ROUNDS (5)  BENCH_HTTP_ROUNDS (3)  BENCH_HTTP_SECONDS (4)  BENCH_HTTP_WARMUP (0.5)
+//   BENCH_HTTP_PRIME (1 s per target, once, before the rounds)
+//   BENCH_CONNECTIONS (10) BENCH_POOL (80000 pre-minted RS256 assertions for the HTTP phase)
+//   BENCH_PROFILE=1        write a --cpu-prof profile of the HTTP server child to bench/profiles/
+//   BENCH_TARGETS=regex    HTTP targets to measure (e.g. 'express/(raw-)?client'); prints raw figures only
+//   BENCH_NO_RESULTS=1     do not write bench/RESULTS.md
+
+const { fork } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const c = require('./lib/common');
+const { runHttp } = require('./http');
+const { runJwks } = require('./jwks');
+
+const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : Number(process.env[name]));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,memory').split(',').map((s) => s.trim()));
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+
+function runChild(file, execArgv, extraEnv = {}) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, file), [], { execArgv, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result;
+    child.on('message', (msg) => {
+      if (msg?.type === 'result') result = msg.result;
+    });
+    child.on('exit', (code) => (result ? resolve(result) : reject(new Error(`${file} exited with ${code} and no result`))));
+  });
+}
+
+function machine() {
+  let model = 'unknown';
+  try {
+    model = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? model;
+  } catch {
+    model = os.cpus()[0]?.model ?? model;
+  }
+  const nproc = os.availableParallelism?.() ?? os.cpus().length;
+  return { model, nproc, platform: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version, memory: os.totalmem(), load: os.loadavg() };
+}
+
+function versions() {
+  const names = [
+    ['jwt-bearer-core'],
+    ['express-jwt-bearer'],
+    ['koa-jwt-bearer'],
+    ['jsonwebtoken', 'jwt-bearer-core'],
+    ['jwks-rsa', 'jwt-bearer-core'],
+    ['lru-cache', 'jwt-bearer-core'],
+    ['express', 'express-jwt-bearer'],
+    ['koa', 'koa-jwt-bearer'],
+    ['autocannon', 'jwt-bearer-bench'],
+    ['oidc-provider', 'jwt-bearer-bench'],
+  ];
+  return names.map(([n, from]) => `${n} ${c.versionOf(n, from)}`).join(', ');
+}
+
+/** Median of the per-round ratios a[i] / b[i] (the two were measured side by side in round i). */
+function ratio(a, b) {
+  if (!a || !b) return NaN;
+  return c.median(a.map((x, i) => x / b[i]));
+}
+
+// ------------------------------------------------------------------------------------------------
+
+function coreSection(core, budget) {
+  const out = [];
+  const R = core.results;
+  const cols = ['raw', 'hand', 'jsonwebtoken', 'authenticate', 'verify', 'authenticate (jwksUri)'];
+  out.push(`### Core: operations per second (median of ${core.rounds} rounds; one pass over a pool of pre-minted assertions per trial)`);
+  out.push('');
+  out.push(c.table(
+    ['alg', 'crypto.verify (floor)', 'hand-written', 'jsonwebtoken.verify', 'authenticate', 'verify (grant)', 'authenticate, jwksUri'],
+    core.algorithms.map((alg) => [alg, ...cols.map((k) => (R[alg][k] ? c.fmtInt(c.median(R[alg][k])) : 'n/a'))]),
+  ));
+  out.push('');
+  out.push('### Core: ratios (median of per-round ratios)');
+  out.push('');
+  const rows = core.algorithms.map((alg) => {
+    const r = R[alg];
+    return [
+      alg,
+      c.fmtRatio(ratio(r.hand, r.raw)),
+      c.fmtRatio(ratio(r.jsonwebtoken, r.raw)),
+      c.fmtRatio(ratio(r.authenticate, r.raw)),
+      c.fmtRatio(ratio(r.verify, r.raw)),
+      c.fmtRatio(ratio(r.jsonwebtoken, r.hand)),
+      c.fmtRatio(ratio(r.authenticate, r.hand)),
+      c.fmtRatio(ratio(r.verify, r.hand)),
+      c.fmtRatio(ratio(r['authenticate (jwksUri)'], r.hand)),
+    ];
+  });
+  out.push(c.table(['alg', 'hand/floor', 'jwt/floor', 'authenticate/floor', 'verify/floor', 'jwt/hand', 'authenticate/hand', 'verify/hand', 'authenticate jwksUri/hand'], rows));
+  for (const [alg, target] of [['RS256', 0.65], ['ES256', 0.85]]) {
+    const r = R[alg];
+    if (!r) continue;
+    budget.push({ check: `core ${alg} authenticate / hand-written pipeline`, value: ratio(r.authenticate, r.hand), target, fmt: c.fmtRatio });
+    budget.push({ check: `core ${alg} verify (grant) / hand-written pipeline`, value: ratio(r.verify, r.hand), target, fmt: c.fmtRatio });
+  }
+  return out.join('\n');
+}
+
+function httpSection(h, budget) {
+  const out = [];
+  const R = h.results;
+  const med = (id, k) => c.median(R[id].map((m) => m[k]));
+  const rps = (id) => R[id].map((m) => m.rps);
+  // Inverse CPU per request, so that "higher is better" as for req/s.
+  const eff = (id) => R[id].map((m) => 1 / m.cpuPerRequest);
+  out.push(`### HTTP: req/s, latency (median of ${h.rounds} interleaved rounds of ${h.seconds} s after a ${h.warmup} s warm-up; autocannon, ${h.connections} connections, separate process, 127.0.0.1; fresh RS256 assertion per request)`);
+  out.push('');
+  const rows = [];
+  for (const fw of ['express', 'koa']) {
+    for (const [route, label, raw] of [
+      ['noop', 'no-op route', null],
+      ['raw-client', 'hand-written client_credentials', null],
+      ['client', 'clientAssertion + client_credentials', 'raw-client'],
+      ['raw-grant', 'hand-written jwt-bearer grant', null],
+      ['grant', 'jwtBearerGrant + issueToken', 'raw-grant'],
+    ]) {
+      const id = `${fw}/${route}`;
+      const bad = R[id].reduce((s, m) => s + m.non2xx + m.errors, 0);
+      rows.push([
+        `${fw} ${label}`,
+        c.fmtInt(med(id, 'rps')),
+        med(id, 'p50').toFixed(1),
+        med(id, 'p99').toFixed(1),
+        c.fmtInt(med(id, 'cpuPerRequest')),
+        route === 'noop' ? '' : c.fmtRatio(ratio(rps(id), rps(`${fw}/noop`))),
+        raw ? `${c.fmtRatio(ratio(rps(id), rps(`${fw}/${raw}`)))} (cpu ${c.fmtRatio(ratio(eff(id), eff(`${fw}/${raw}`)))})` : '',
+        route === 'client' ? `${c.fmtRatio(ratio(rps(id), rps('oidc-provider')))} (cpu ${c.fmtRatio(ratio(eff(id), eff('oidc-provider')))})` : '',
+        bad ? String(bad) : '0',
+      ]);
+    }
+  }
+  const ob = R['oidc-provider'].reduce((s, m) => s + m.non2xx + m.errors, 0);
+  rows.push([`oidc-provider ${h.oidcVersion} /token (private_key_jwt)`, c.fmtInt(med('oidc-provider', 'rps')), med('oidc-provider', 'p50').toFixed(1), med('oidc-provider', 'p99').toFixed(1), c.fmtInt(med('oidc-provider', 'cpuPerRequest')), c.fmtRatio(ratio(rps('oidc-provider'), rps('koa/noop'))), '', '1.00×', String(ob)]);
+  out.push(c.table(['route', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'vs no-op', 'vs hand-written', 'vs oidc-provider', 'non-2xx/errors'], rows));
+  out.push('');
+  out.push(`Assertion pool: ${h.poolSize} pre-minted RS256 assertions (iss = sub = ${c.CLIENT_ID}, aud = ${h.issuer}, the issuer identifier of both oidc-provider and our servers); our servers' replay stores are replaced before each measurement, oidc-provider's is never reset and gets a disjoint part of the pool.`);
+  for (const fw of ['express', 'koa']) {
+    budget.push({ check: `${fw} clientAssertion route / hand-written route`, value: ratio(rps(`${fw}/client`), rps(`${fw}/raw-client`)), cpu: ratio(eff(`${fw}/client`), eff(`${fw}/raw-client`)), target: 0.85, fmt: c.fmtRatio });
+    budget.push({ check: `${fw} jwtBearerGrant route / hand-written route`, value: ratio(rps(`${fw}/grant`), rps(`${fw}/raw-grant`)), cpu: ratio(eff(`${fw}/grant`), eff(`${fw}/raw-grant`)), target: 0.85, fmt: c.fmtRatio });
+  }
+  for (const fw of ['express', 'koa']) {
+    budget.push({ check: `${fw} clientAssertion route / oidc-provider`, value: ratio(rps(`${fw}/client`), rps('oidc-provider')), cpu: ratio(eff(`${fw}/client`), eff('oidc-provider')), target: 1.5, fmt: c.fmtRatio });
+  }
+  return out.join('\n');
+}
+
+function jwksSection(j, budget) {
+  const out = [];
+  out.push(`### JWKS: key set fetches caused by ${j.n} concurrent verifications (jwks-rsa fetch through our cache; cooldown ${j.cooldown} s for this test)`);
+  out.push('');
+  const rows = [
+    ['one new kid, cold cache', j.newKidCold],
+    ['one kid rotated in, warm cache, cooldown passed', j.rotatedKidWarm],
+    [`${j.n} random unknown kids, cold cache`, j.unknownKidsCold],
+    [`${j.n} random unknown kids, warm cache, cooldown passed`, j.unknownKidsWarm],
+  ].map(([label, r]) => [label, String(r.fetches), String(r.ok), `${r.refused}${r.codes.length ? ` (${r.codes.join(', ')})` : ''}`, r.ms.toFixed(0)]);
+  out.push(c.table(['case', 'fetches', 'accepted', 'refused', 'ms'], rows));
+  const cnt = (n) => `${n} fetch${n === 1 ? '' : 'es'}`;
+  budget.push({ check: `JWKS: ${j.n} concurrent verifications of one new kid (cold)`, value: j.newKidCold.fetches, target: 1, exact: true, fmt: cnt, ok: j.newKidCold.fetches === 1 && j.newKidCold.ok === j.n });
+  budget.push({ check: `JWKS: ${j.n} concurrent verifications of a rotated-in kid (warm)`, value: j.rotatedKidWarm.fetches, target: 1, exact: true, fmt: cnt, ok: j.rotatedKidWarm.fetches === 1 && j.rotatedKidWarm.ok === j.n });
+  const worst = Math.max(j.unknownKidsCold.fetches, j.unknownKidsWarm.fetches);
+  budget.push({ check: `JWKS: ${j.n} random unknown kids (cold and warm, worst)`, value: worst, target: 2, max: true, fmt: cnt, ok: worst <= 2 && j.unknownKidsCold.ok === 0 && j.unknownKidsWarm.ok === 0 });
+  return out.join('\n');
+}
+
+function memorySection(m) {
+  return [
+    `### Memory: MemoryReplayStore with ${c.fmtInt(m.entries)} distinct jtis (node --expose-gc, keys as the core builds them)`,
+    '',
+    c.table(['measure', 'value'], [
+      ['heap + external bytes per entry (marginal)', `${Math.round(m.bytesPerEntry)} B`],
+      ['bytes per entry, including the store itself', `${Math.round(m.bytesPerEntryWithPreallocation)} B`],
+      ['RSS before → after', `${c.fmtBytes(m.rssBefore)} → ${c.fmtBytes(m.rssAfter)}`],
+      ['claims per second while filling', c.fmtInt(m.claimsPerSecond)],
+      ['full store refuses the next claim (fails closed)', m.refusedWhenFull ? 'yes' : 'NO'],
+    ]),
+  ].join('\n');
+}
+
+function budgetSection(budget) {
+  const rows = budget.map((b) => {
+    const ok = b.ok ?? (b.exact ? b.value === b.target : b.max ? b.value <= b.target : b.value >= b.target);
+    b.met = ok;
+    const target = b.exact ? `= ${b.fmt(b.target)}` : b.max ? `≤ ${b.fmt(b.target)}` : `≥ ${b.fmt(b.target)}`;
+    return [b.check, b.fmt(b.value), b.cpu === undefined ? '' : c.fmtRatio(b.cpu), target, ok ? 'met' : 'NOT MET'];
+  });
+  return [
+    '### Budget (DESIGN.md §7)',
+    '',
+    c.table(['check', 'measured', 'by server CPU/request', 'target', 'status'], rows),
+    '',
+    'Status is judged on the measured figure (req/s for HTTP). "By server CPU/request" is the same ratio computed from the',
+    "server process's CPU time per request instead of its throughput: less sensitive to a busy machine, shown as a cross-check.",
+  ].join('\n');
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function main() {
+  const m = machine();
+  const header = [
+    `## jwt-bearer benchmarks — ${new Date().toISOString()}`,
+    '',
+    `- machine: ${m.nproc} × ${m.model} (nproc ${m.nproc}), ${c.fmtBytes(m.memory)} RAM, ${m.platform}, load average at start ${m.load.map((x) => x.toFixed(2)).join(' ')}`,
+    `- Node ${m.node}; ${versions()}`,
+    '- command: `npm run bench` (= `npm run build && node bench/run.js`)',
+  ].join('\n');
+  console.log(header);
+  console.log('');
+  const sections = [];
+  const budget = [];
+
+  if (ONLY.has('core')) {
+    c.log(`[${elapsed()}] core …`);
+    const core = await runChild('core.js', ['--expose-gc'], { BENCH_CORE_ROUNDS: String(env('BENCH_CORE_ROUNDS', 5)) });
+    const s = coreSection(core, budget);
+    console.log(`${s}\n`);
+    sections.push(s);
+  }
+  if (ONLY.has('http')) {
+    c.log(`[${elapsed()}] http …`);
+    const h = await runHttp({
+      seconds: env('BENCH_HTTP_SECONDS', 4),
+      warmup: env('BENCH_HTTP_WARMUP', 0.5),
+      prime: env('BENCH_HTTP_PRIME', 1),
+      rounds: env('BENCH_HTTP_ROUNDS', 3),
+      poolSize: env('BENCH_POOL', 80_000),
+      connections: env('BENCH_CONNECTIONS', 10),
+      profile: process.env.BENCH_PROFILE === '1',
+      filter: process.env.BENCH_TARGETS,
+    });
+    if (process.env.BENCH_TARGETS) {
+      for (const [id, ms] of Object.entries(h.results)) {
+        console.log(`${id}: ${ms.map((x) => `${c.fmtInt(x.rps)} req/s p50 ${x.p50} p99 ${x.p99} cpu ${x.cpuPerRequest.toFixed(0)}µs`).join(' | ')}`);
+      }
+    } else {
+      const s = httpSection(h, budget);
+      console.log(`${s}\n`);
+      sections.push(s);
+    }
+  }
+  if (ONLY.has('jwks')) {
+    c.log(`[${elapsed()}] jwks …`);
+    const s = jwksSection(await runJwks(), budget);
+    console.log(`${s}\n`);
+    sections.push(s);
+  }
+  if (ONLY.has('memory')) {
+    c.log(`[${elapsed()}] memory …`);
+    const s = memorySection(await runChild('memory.js', ['--expose-gc']));
+    console.log(`${s}\n`);
+    sections.push(s);
+  }
+  const b = budgetSection(budget);
+  console.log(b);
+  console.log('');
+  const met = budget.filter((x) => x.met).length;
+  const footer = `${met} of ${budget.length} budget lines met; total run time ${elapsed()}.`;
+  console.log(footer);
+
+  const all = ['core', 'http', 'jwks', 'memory'].every((p) => ONLY.has(p));
+  if (all && process.env.BENCH_NO_RESULTS !== '1') {
+    const doc = [
+      '# Benchmark results',
+      '',
+      'Written by `npm run bench` (bench/run.js) at the end of its last full run. Only ratios measured side by side in one',
+      'run are meaningful; absolute figures depend on the machine and on whatever else it was doing. How each figure is',
+      'measured: bench/README.md.',
+      '',
+      header,
+      '',
+      b,
+      '',
+      footer,
+      '',
+      ...sections.flatMap((s) => [s, '']),
+    ].join('\n');
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), doc);
+    c.log(`wrote ${path.relative(process.cwd(), path.join(__dirname, 'RESULTS.md'))}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
