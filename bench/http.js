@@ -134,7 +134,8 @@ async function runHttp(options) {
 
     const targets = [];
     for (const fw of ['express', 'koa']) {
-      targets.push({ id: `${fw}/noop`, server: fw, path: '/noop', body: 'client' });
+      // The no-op route reads no assertion: it gets one fixed body (of the same size), no pool entry.
+      targets.push({ id: `${fw}/noop`, server: fw, path: '/noop', body: 'client', fixed: true });
       targets.push({ id: `${fw}/raw-client`, server: fw, path: '/raw/client', body: 'client' });
       targets.push({ id: `${fw}/client`, server: fw, path: '/client', body: 'client' });
       targets.push({ id: `${fw}/raw-grant`, server: fw, path: '/raw/grant', body: 'grant' });
@@ -169,7 +170,7 @@ async function runHttp(options) {
         let cursor = t.persistent ? oidcCursor : 0;
         if (!t.persistent) await rpc(servers.child, 'reset');
         const make = bodies[t.body];
-        await load(ports[t.server], t, () => make(pool[cursor++ % pool.length]), options.prime, connections);
+        await load(ports[t.server], t, () => make(pool[t.fixed ? 0 : cursor++ % pool.length]), options.prime, connections);
         if (t.persistent) oidcCursor = cursor;
       }
       c.log(`  http: primed every target for ${options.prime} s in ${((Date.now() - tp) / 1000).toFixed(1)} s`);
@@ -185,6 +186,7 @@ async function runHttp(options) {
         else cursor = oidcCursor;
         const make = bodies[t.body];
         const next = () => {
+          if (t.fixed) return make(pool[0]);
           if (cursor >= pool.length) {
             wrapped = true;
             cursor = 0;
