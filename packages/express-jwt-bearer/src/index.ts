@@ -12,18 +12,17 @@ import {
   hasClientAssertion,
   isJwtBearerGrantRequest,
   isOAuthError,
-  OAuthError,
   readRequestForm,
   splitClientOptions,
   splitGrantOptions,
   toErrorResponse,
   TOKEN_RESPONSE_HEADERS,
+  issueTokenResponse,
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
   type JwtBearerResult,
   type RejectionEvent,
   type RequestForm,
-  type TokenResponse,
 } from 'jwt-bearer-core';
 
 export {
@@ -62,12 +61,6 @@ export type JwtBearerGrantOptions = GrantMiddlewareOptions<Request>;
 
 /** Options of {@link clientAssertion}: the core's client options, `required`, `passErrors`, `bodyLimit`. */
 export type ClientAssertionOptions = ClientMiddlewareOptions;
-
-/** Whether `issueToken` returned what RFC 6749 §5.1 requires. */
-function isTokenResponse(value: unknown): value is TokenResponse {
-  const token = value as Partial<TokenResponse> | null;
-  return typeof token === 'object' && token !== null && typeof token.access_token === 'string' && typeof token.token_type === 'string';
-}
 
 function sendError(res: Response, err: unknown): void {
   const { status, headers, body } = toErrorResponse(err);
@@ -120,9 +113,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler {
       const grant = await verifier.verify({ body, headers: req.headers }, clientId === undefined ? undefined : { clientId });
       req.jwtBearer = { ...req.jwtBearer, grant };
       if (!extra.issueToken) return next();
-      const token = await extra.issueToken(grant, req);
-      // An empty 200 is no token response (RFC 6749 §5.1); Koa would even answer it 204.
-      if (!isTokenResponse(token)) throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
+      const token = await issueTokenResponse(extra.issueToken, grant, req);
       res.status(200).set(TOKEN_RESPONSE_HEADERS).json(token);
     })().catch((err: unknown) => fail(err, res, next, extra.passErrors));
   };

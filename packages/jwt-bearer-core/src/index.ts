@@ -31,6 +31,7 @@ export {
   splitGrantOptions,
   splitClientOptions,
   TOKEN_RESPONSE_HEADERS,
+  issueTokenResponse,
   type RequestForm,
   type TokenResponse,
   type MiddlewareOptions,

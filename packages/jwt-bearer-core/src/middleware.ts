@@ -245,6 +245,24 @@ export function assertForm(form: Pick<RequestForm, 'isForm'>, use: AssertionUse,
   }
 }
 
+/**
+ * Runs `issueToken` and checks that it returned what RFC 6749 §5.1 requires: an object with
+ * `access_token` and `token_type` strings. Anything else is the server's fault (500), never an
+ * empty 200 (Express) or 204 (Koa).
+ */
+export async function issueTokenResponse<Req>(
+  issueToken: NonNullable<GrantMiddlewareOptions<Req>['issueToken']>,
+  grant: GrantPrincipal,
+  req: Req,
+): Promise<TokenResponse> {
+  const token: unknown = await issueToken(grant, req);
+  const t = token as Partial<TokenResponse> | null;
+  if (typeof t !== 'object' || t === null || typeof t.access_token !== 'string' || typeof t.token_type !== 'string') {
+    throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
+  }
+  return t as TokenResponse;
+}
+
 /** Headers of a successful token response (RFC 6749 §5.1). */
 export const TOKEN_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Cache-Control': 'no-store',

@@ -12,18 +12,17 @@ import {
   hasClientAssertion,
   isJwtBearerGrantRequest,
   isOAuthError,
-  OAuthError,
   readRequestForm,
   splitClientOptions,
   splitGrantOptions,
   toErrorResponse,
   TOKEN_RESPONSE_HEADERS,
+  issueTokenResponse,
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
   type JwtBearerResult,
   type RejectionEvent,
   type RequestForm,
-  type TokenResponse,
 } from 'jwt-bearer-core';
 
 export {
@@ -71,12 +70,6 @@ interface WithBody {
   body?: unknown;
 }
 
-/** Whether `issueToken` returned what RFC 6749 §5.1 requires. */
-function isTokenResponse(value: unknown): value is TokenResponse {
-  const token = value as Partial<TokenResponse> | null;
-  return typeof token === 'object' && token !== null && typeof token.access_token === 'string' && typeof token.token_type === 'string';
-}
-
 function respond(ctx: Context, err: unknown): void {
   const { status, headers, body } = toErrorResponse(err);
   ctx.status = status;
@@ -110,33 +103,26 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
   const { core, extra } = splitGrantOptions(options);
   const verifier = createGrantVerifier(core);
   return async function jwtBearerGrantMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
-    let grant;
-    // Set while a request that is not ours runs the app's later handlers: their errors are theirs.
-    let passedOn = false;
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'grant', core.onError);
-      if (!isJwtBearerGrantRequest(parsed.body)) {
-        passedOn = true;
-        return await next();
-      }
-      assertForm(parsed, 'grant', core.onError);
-      const clientId = ctx.state.jwtBearer?.client?.clientId;
-      grant = await verifier.verify({ body: parsed.body, headers: ctx.headers }, clientId === undefined ? undefined : { clientId });
-      ctx.state.jwtBearer = { ...ctx.state.jwtBearer, grant };
-      if (extra.issueToken) {
-        const token = await extra.issueToken(grant, ctx);
-        // Koa would answer a missing body 204 and Express an empty 200: neither is a token response.
-        if (!isTokenResponse(token)) throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
-        ctx.status = 200;
-        ctx.set(TOKEN_RESPONSE_HEADERS);
-        ctx.body = token;
-        return;
+      if (isJwtBearerGrantRequest(parsed.body)) {
+        assertForm(parsed, 'grant', core.onError);
+        const clientId = ctx.state.jwtBearer?.client?.clientId;
+        const grant = await verifier.verify({ body: parsed.body, headers: ctx.headers }, clientId === undefined ? undefined : { clientId });
+        ctx.state.jwtBearer = { ...ctx.state.jwtBearer, grant };
+        if (extra.issueToken) {
+          const token = await issueTokenResponse(extra.issueToken, grant, ctx);
+          ctx.status = 200;
+          ctx.set(TOKEN_RESPONSE_HEADERS);
+          ctx.body = token;
+          return;
+        }
       }
     } catch (err) {
-      if (passedOn) throw err;
       return fail(ctx, err, extra.passErrors);
     }
-    // Outside the try: errors of later handlers are theirs, not answered as ours.
+    // Outside the try, whether the request was ours or not: errors of later handlers are the
+    // app's, not answered as ours.
     await next();
   };
 }
@@ -153,21 +139,18 @@ export function clientAssertion(options: ClientAssertionOptions): Middleware<Jwt
   const { core, extra } = splitClientOptions(options);
   const authenticator = createClientAuthenticator(core);
   return async function clientAssertionMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
-    let passedOn = false;
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'client', core.onError);
       const present = hasClientAssertion(parsed.body);
-      if (!present && !extra.required) {
-        passedOn = true;
-        return await next();
+      if (present || extra.required) {
+        if (present) assertForm(parsed, 'client', core.onError);
+        const client = await authenticator.authenticate({ body: parsed.body, headers: ctx.headers }, { required: true });
+        ctx.state.jwtBearer = { ...ctx.state.jwtBearer, client };
       }
-      if (present) assertForm(parsed, 'client', core.onError);
-      const client = await authenticator.authenticate({ body: parsed.body, headers: ctx.headers }, { required: true });
-      ctx.state.jwtBearer = { ...ctx.state.jwtBearer, client };
     } catch (err) {
-      if (passedOn) throw err;
       return fail(ctx, err, extra.passErrors);
     }
+    // Outside the try: errors of later handlers are the app's, not answered as ours.
     await next();
   };
 }
