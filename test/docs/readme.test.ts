@@ -12,7 +12,7 @@ const OPTIONS = [
   'issuer', 'audiences', 'issuers', 'clients', 'audienceMode', 'algorithms', 'clockTolerance', 'maxLifetime',
   'requireJti', 'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions.timeout',
   'jwksOptions.cacheMaxAge', 'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes',
-  'jwksOptions.maxKeys', 'jwksOptions.maxKeySets', 'now',
+  'jwksOptions.maxKeys', 'jwksOptions.maxKeySets', 'now', 'offload',
 ];
 
 describe('jwt-bearer-core README', () => {

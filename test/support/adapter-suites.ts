@@ -126,7 +126,7 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
     'issuer', 'audiences', 'issuers', 'clients', 'audienceMode', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti',
     'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'jwksOptions.timeout', 'jwksOptions.cacheMaxAge',
     'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes', 'jwksOptions.maxKeys',
-    'jwksOptions.maxKeySets', 'jwksOptions.requestHeaders', 'jwksOptions.requestAgent', 'now',
+    'jwksOptions.maxKeySets', 'jwksOptions.requestHeaders', 'jwksOptions.requestAgent', 'now', 'offload',
   ];
 
   test('starts with one line of purpose and the install command', () => {

@@ -10,8 +10,26 @@ export interface AlgorithmSpec {
   readonly kind: KeyKind;
   /** Whether `key` may be used with this algorithm (type, curve, size). */
   fits(key: KeyObject): boolean;
-  /** Verifies `signature` over `input` with a key that {@link fits}. */
+  /** Verifies `signature` over `input` with a key that {@link fits}, on the event loop. */
   verify(key: KeyObject, input: Buffer, signature: Buffer): boolean;
+  /**
+   * The same check on libuv's thread pool; never rejects (an error is `false`, as a throw of
+   * {@link verify} is a failed signature). Absent for HMAC, which is cheaper than the thread hop.
+   */
+  verifyOffThread?(key: KeyObject, input: Buffer, signature: Buffer): Promise<boolean>;
+}
+
+type VerifyKey = KeyObject | { key: KeyObject; padding?: number; saltLength?: number; dsaEncoding?: 'ieee-p1363' };
+
+/** `crypto.verify` with a callback: the work runs on libuv's thread pool. */
+function verifyOnPool(hash: string | null, input: Buffer, key: VerifyKey, signature: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      verify(hash, input, key, signature, (err, valid) => resolve(!err && valid === true));
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 /** RSA keys below 2048 bits are refused, as RFC 7518 §3.3 / §3.5 require. */
@@ -31,8 +49,11 @@ function rsa(name: Algorithm, hash: string): AlgorithmSpec {
     kind: 'rsa',
     fits: rsaFits(false),
     verify: (key, input, signature) => verify(hash, input, key, signature),
+    verifyOffThread: (key, input, signature) => verifyOnPool(hash, input, key, signature),
   };
 }
+
+const pssKey = (key: KeyObject): VerifyKey => ({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
 
 function pss(name: Algorithm, hash: string): AlgorithmSpec {
   return {
@@ -40,8 +61,8 @@ function pss(name: Algorithm, hash: string): AlgorithmSpec {
     kind: 'rsa',
     fits: rsaFits(true),
     // RFC 7518 §3.5: the salt is as long as the hash output.
-    verify: (key, input, signature) =>
-      verify(hash, input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature),
+    verify: (key, input, signature) => verify(hash, input, pssKey(key), signature),
+    verifyOffThread: (key, input, signature) => verifyOnPool(hash, input, pssKey(key), signature),
   };
 }
 
@@ -53,6 +74,8 @@ function ecdsa(name: Algorithm, hash: string, curve: string, signatureLength: nu
     // RFC 7518 §3.4: R || S, each exactly as long as the curve order; DER is not JWS.
     verify: (key, input, signature) =>
       signature.length === signatureLength && verify(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature),
+    verifyOffThread: (key, input, signature) =>
+      signature.length === signatureLength ? verifyOnPool(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature) : Promise.resolve(false),
   };
 }
 
@@ -62,6 +85,7 @@ function eddsa(name: Algorithm, curves: readonly string[]): AlgorithmSpec {
     kind: 'okp',
     fits: (key) => key.type === 'public' && curves.includes(key.asymmetricKeyType ?? ''),
     verify: (key, input, signature) => verify(null, input, key, signature),
+    verifyOffThread: (key, input, signature) => verifyOnPool(null, input, key, signature),
   };
 }
 

@@ -94,7 +94,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     const found = trust.resolve(sub);
     const party = found instanceof Promise ? await found : found;
     if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(sub)} is not registered`);
-    const verifying = verifySignature(party, spec, decoded, use);
+    const verifying = verifySignature(party, spec, decoded, resolved);
     if (verifying) await verifying;
     checkAudience(payload.aud, sub);
     const ttl = checkTimes(payload, resolved);

@@ -46,7 +46,7 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     const found = trust.resolve(iss);
     const party = found instanceof Promise ? await found : found;
     if (!party) reject('ERR_ISSUER_UNTRUSTED', use, `issuer ${JSON.stringify(iss)} is not trusted`);
-    const verifying = verifySignature(party, spec, decoded, use);
+    const verifying = verifySignature(party, spec, decoded, resolved);
     if (verifying) await verifying;
 
     const trusted = party.registration;

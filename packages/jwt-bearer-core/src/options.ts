@@ -1,8 +1,9 @@
 import { ALL_ALGORITHMS, isAlgorithm } from './algorithms';
 import type { AssertionUse } from './errors';
 import { JWKS_DEFAULTS, RemoteKeySets, type ResolvedJwksOptions } from './jwks';
+import { Offloader } from './offload';
 import { defaultReplayStore } from './replay';
-import type { Algorithm, CommonOptions, RejectionEvent, ReplayStore, WarningEvent } from './types';
+import type { Algorithm, CommonOptions, OffloadMode, RejectionEvent, ReplayStore, WarningEvent } from './types';
 
 /** Options common to both uses, validated, with defaults applied, frozen. */
 export interface ResolvedOptions {
@@ -20,12 +21,16 @@ export interface ResolvedOptions {
   readonly jwks: ResolvedJwksOptions;
   readonly remoteKeySets: RemoteKeySets;
   readonly now: () => number;
+  /** This authenticator's / verifier's own scheduler of signature checks (option `offload`). */
+  readonly offloader: Offloader;
 }
 
 const COMMON_KEYS = [
   'issuer', 'audiences', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti', 'replayStore',
-  'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'now',
+  'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'now', 'offload',
 ] as const;
+
+const OFFLOAD_MODES: readonly OffloadMode[] = ['auto', 'always', 'never'];
 
 const JWKS_KEYS = ['timeout', 'cacheMaxAge', 'cooldown', 'staleIfError', 'maxResponseBytes', 'maxKeys', 'maxKeySets', 'requestHeaders', 'requestAgent'] as const;
 
@@ -120,6 +125,8 @@ export function resolveCommonOptions(options: unknown, use: AssertionUse, extra:
   if (o.requireJti !== undefined && typeof o.requireJti !== 'boolean') fail('requireJti', 'must be a boolean');
   const now = optionalFunction<() => number>(o.now, 'now') ?? Date.now;
   const jwks = jwksOptions(o.jwksOptions);
+  const offload = o.offload ?? 'auto';
+  if (!OFFLOAD_MODES.includes(offload)) fail('offload', `must be one of ${OFFLOAD_MODES.map((m) => `"${m}"`).join(', ')}`);
   return Object.freeze({
     use,
     issuer,
@@ -135,5 +142,6 @@ export function resolveCommonOptions(options: unknown, use: AssertionUse, extra:
     jwks,
     remoteKeySets: new RemoteKeySets(jwks, now, use),
     now,
+    offloader: new Offloader(offload),
   });
 }

@@ -56,25 +56,26 @@ export function stringClaim(payload: Record<string, unknown>, name: string, use:
 
 /**
  * Finds the key and checks the signature (RFC 7515 §5.2), with the algorithm bound to the key type.
- * Returns a promise only when the key source is asynchronous (a remote JWK Set): static keys are
- * checked synchronously, without a microtask hop on the hot path. Either way it throws / rejects
- * with the same errors.
+ * Returns a promise only when the key source is asynchronous (a remote JWK Set) or the check runs
+ * on the thread pool (option `offload`): otherwise the signature is checked synchronously, without
+ * a microtask hop on the hot path. Either way it throws / rejects with the same errors.
  */
-export function verifySignature(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, use: AssertionUse): void | Promise<void> {
+export function verifySignature(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions): void | Promise<void> {
   if (!party.algorithms.has(spec.name)) {
-    reject('ERR_ALGORITHM_NOT_ALLOWED', use, `alg ${spec.name} is not allowed for ${JSON.stringify(party.id)}`);
+    reject('ERR_ALGORITHM_NOT_ALLOWED', options.use, `alg ${spec.name} is not allowed for ${JSON.stringify(party.id)}`);
   }
   const selected = party.source.select(spec, decoded.header);
   if (typeof (selected as PromiseLike<Selection>).then === 'function') {
-    return Promise.resolve(selected).then((selection) => verifyWith(party, spec, decoded, use, selection));
+    return Promise.resolve(selected).then((selection) => verifyWith(party, spec, decoded, options, selection));
   }
-  verifyWith(party, spec, decoded, use, selected as Selection);
+  return verifyWith(party, spec, decoded, options, selected as Selection);
 }
 
-function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, use: AssertionUse, selection: Selection): void {
+function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection): void | Promise<void> {
   if (selection.keys.length === 0) {
-    reject('ERR_KEY_NOT_FOUND', use, `no ${spec.name} key of ${JSON.stringify(party.id)} matches kid ${JSON.stringify(decoded.header.kid)}`);
+    reject('ERR_KEY_NOT_FOUND', options.use, `no ${spec.name} key of ${JSON.stringify(party.id)} matches kid ${JSON.stringify(decoded.header.kid)}`);
   }
+  if (spec.verifyOffThread && options.offloader.start()) return verifyOffThread(party, spec, decoded, options, selection);
   for (const entry of selection.keys) {
     let valid = false;
     try {
@@ -85,7 +86,23 @@ function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: Decoded
     }
     if (valid) return;
   }
-  reject('ERR_SIGNATURE_INVALID', use, `signature does not verify with ${selection.keys.length} ${spec.name} key(s) of ${JSON.stringify(party.id)}`);
+  signatureInvalid(party, spec, options, selection);
+}
+
+/** {@link verifyWith} on libuv's thread pool, one candidate key after the other. */
+async function verifyOffThread(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection): Promise<void> {
+  try {
+    for (const entry of selection.keys) {
+      if (await spec.verifyOffThread!(entry.key, decoded.signingInput, decoded.signature)) return;
+    }
+  } finally {
+    options.offloader.done();
+  }
+  signatureInvalid(party, spec, options, selection);
+}
+
+function signatureInvalid(party: Party<unknown>, spec: AlgorithmSpec, options: ResolvedOptions, selection: Selection): never {
+  reject('ERR_SIGNATURE_INVALID', options.use, `signature does not verify with ${selection.keys.length} ${spec.name} key(s) of ${JSON.stringify(party.id)}`);
 }
 
 function numericDate(payload: Record<string, unknown>, name: string, use: AssertionUse): number | undefined {

@@ -181,7 +181,20 @@ export interface CommonOptions {
   jwksOptions?: JwksOptions;
   /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Where asymmetric signatures (RS, PS, ES, EdDSA) are verified. `'never'`: on the event loop.
+   * `'always'`: on libuv's thread pool. `'auto'` (default): on the thread pool while calls overlap
+   * (a busy server), on the event loop when they do not (no thread hop for a lone request).
+   * HMAC (HS*) is always checked on the event loop: it is cheaper than the hop. See {@link OffloadMode}.
+   */
+  offload?: OffloadMode;
 }
+
+/**
+ * Where asymmetric signatures are verified (option `offload`): `'never'` (event loop),
+ * `'always'` (libuv's thread pool), or `'auto'` (the thread pool while calls overlap).
+ */
+export type OffloadMode = 'auto' | 'always' | 'never';
 
 /** Options of {@link createGrantVerifier}. */
 export interface GrantVerifierOptions extends CommonOptions {
