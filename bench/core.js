@@ -18,6 +18,8 @@ const jwt = c.requireFrom('jwt-bearer-core', 'jsonwebtoken');
 const ISSUER = 'https://as.example.com';
 const ROUNDS = Number(process.env.BENCH_CORE_ROUNDS ?? 5);
 const SCALE = Number(process.env.BENCH_CORE_SCALE ?? 1);
+// Calls in flight for the concurrent column.
+const CONCURRENCY = 16;
 const ALGS = (process.env.BENCH_CORE_ALGS ?? 'RS256,PS256,ES256,EdDSA,HS256').split(',');
 // Pool sizes: one pass over the pool is one trial (≈ 0.1–0.3 s for the slowest variant).
 const SIZES = { RS256: 4000, PS256: 4000, ES256: 2500, EdDSA: 3000, HS256: 20000 };
@@ -47,6 +49,20 @@ async function timeAsync(fn, reqs) {
     const r = await fn(reqs[i]);
     if (r === undefined) throw new Error('no principal');
   }
+  return reqs.length / secondsSince(t0);
+}
+
+/** The same with `width` calls in flight, as a busy server makes them (lets `offload: 'auto'` use the thread pool). */
+async function timeConcurrent(fn, reqs, width) {
+  const t0 = hr();
+  let next = 0;
+  const lane = async () => {
+    while (next < reqs.length) {
+      const r = await fn(reqs[next++]);
+      if (r === undefined) throw new Error('no principal');
+    }
+  };
+  await Promise.all(Array.from({ length: width }, lane));
   return reqs.length / secondsSince(t0);
 }
 
@@ -102,6 +118,11 @@ async function main() {
       await auth.authenticate({ body: { client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: p.warm }, headers: {} });
       return timeAsync((r) => auth.authenticate(r), p.clientReqs);
     }]);
+    list.push([`authenticate x${CONCURRENCY}`, async () => {
+      const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [registration(key, 'clientId')], replayStore: store() });
+      await auth.authenticate({ body: { client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: p.warm }, headers: {} });
+      return timeConcurrent((r) => auth.authenticate(r), p.clientReqs, CONCURRENCY);
+    }]);
     list.push(['verify', async () => {
       const grants = core.createGrantVerifier({ issuer: ISSUER, issuers: [registration(key, 'issuer')], replayStore: store() });
       await grants.verify({ body: { grant_type: c.GRANT_TYPE, assertion: p.warm }, headers: {} });
@@ -139,7 +160,7 @@ async function main() {
     send({ type: 'progress', round });
   }
   server.close();
-  const out = { rounds: ROUNDS, algorithms: ALGS, sizes: Object.fromEntries(ALGS.map((a) => [a, pools[a].tokens.length])), results };
+  const out = { rounds: ROUNDS, concurrency: CONCURRENCY, algorithms: ALGS, sizes: Object.fromEntries(ALGS.map((a) => [a, pools[a].tokens.length])), results };
   if (process.send) process.send({ type: 'result', result: out }, () => process.exit(0));
   else process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
 }

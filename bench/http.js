@@ -124,7 +124,7 @@ async function runHttp(options) {
   const maxLifetime = 1800;
   const execArgv = ['--expose-gc'];
   if (profile) execArgv.push('--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`);
-  const servers = await forkChild('servers.js', { BENCH_SERVER_CONFIG: JSON.stringify({ issuer, publicJwk: key.publicJwk, maxLifetime, storeMax: Math.max(100_000, poolSize + 10_000) }) }, execArgv);
+  const servers = await forkChild('servers.js', { BENCH_SERVER_CONFIG: JSON.stringify({ issuer, publicJwk: key.publicJwk, maxLifetime, storeMax: Math.max(100_000, poolSize + 10_000), offload: process.env.BENCH_OFFLOAD }) }, execArgv);
   const ports = { ...servers.ready.ports, oidc: oidc.ready.port };
 
   try {
@@ -138,6 +138,7 @@ async function runHttp(options) {
       targets.push({ id: `${fw}/noop`, server: fw, path: '/noop', body: 'client', fixed: true });
       targets.push({ id: `${fw}/raw-client`, server: fw, path: '/raw/client', body: 'client' });
       targets.push({ id: `${fw}/client`, server: fw, path: '/client', body: 'client' });
+      targets.push({ id: `${fw}/client-loop`, server: fw, path: '/client-loop', body: 'client' });
       targets.push({ id: `${fw}/raw-grant`, server: fw, path: '/raw/grant', body: 'grant' });
       targets.push({ id: `${fw}/grant`, server: fw, path: '/grant', body: 'grant' });
     }

@@ -6,6 +6,7 @@
 //   POST /raw/client  hand-written: reads the form, verifies the client assertion with the
 //                     hand-written pipeline (lib/common.js), then the app's client_credentials handler
 //   POST /client      clientAssertion() + the same client_credentials handler
+//   POST /client-loop the same with offload: 'never' (every signature checked on the event loop)
 //   POST /raw/grant   hand-written jwt-bearer grant, then the same issueToken
 //   POST /grant       jwtBearerGrant({ issueToken })
 //
@@ -100,9 +101,11 @@ function handWrittenHandlers() {
   };
 }
 
-function coreOptions() {
+function coreOptions(offload = config.offload) {
   // The library's default size (100000) unless a measurement could need more.
-  return { issuer: ISSUER, maxLifetime: MAX_LIFETIME, replayStore: new MemoryReplayStore({ max: config.storeMax ?? 100_000 }) };
+  const options = { issuer: ISSUER, maxLifetime: MAX_LIFETIME, replayStore: new MemoryReplayStore({ max: config.storeMax ?? 100_000 }) };
+  if (offload) options.offload = offload;
+  return options;
 }
 const clients = [{ clientId: c.CLIENT_ID, jwks: { keys: [key.publicJwk] } }];
 const issuers = [{ issuer: c.CLIENT_ID, jwks: { keys: [key.publicJwk] } }];
@@ -131,10 +134,12 @@ function buildExpress() {
     );
   });
   // The app's own client_credentials handler, after the middleware authenticated the client.
-  app.post('/client', clientAssertion({ ...coreOptions(), clients }), (req, res) => {
+  const clientCredentials = (req, res) => {
     if (req.body.grant_type !== 'client_credentials') return answer(res, { status: 400, body: { error: 'unsupported_grant_type' } });
     answer(res, { status: 200, body: issue(req.jwtBearer.client.clientId) });
-  });
+  };
+  app.post('/client', clientAssertion({ ...coreOptions(), clients }), clientCredentials);
+  app.post('/client-loop', clientAssertion({ ...coreOptions('never'), clients }), clientCredentials);
   app.post('/grant', jwtBearerGrant({ ...coreOptions(), issuers, issueToken: (principal) => issue(principal.subject) }));
   return app;
 }
@@ -147,6 +152,10 @@ function buildKoa() {
     ctx.status = out.status;
     ctx.set(NO_STORE);
     ctx.body = out.body;
+  };
+  const clientCredentials = async (ctx) => {
+    if (ctx.request.body.grant_type !== 'client_credentials') return answer(ctx, { status: 400, body: { error: 'unsupported_grant_type' } });
+    answer(ctx, { status: 200, body: issue(ctx.state.jwtBearer.client.clientId) });
   };
   const routes = new Map([
     ['/noop', async (ctx) => {
@@ -170,13 +179,8 @@ function buildKoa() {
       }
       answer(ctx, raw.grant(form));
     }],
-    ['/client', compose([
-      clientAssertion({ ...coreOptions(), clients }),
-      async (ctx) => {
-        if (ctx.request.body.grant_type !== 'client_credentials') return answer(ctx, { status: 400, body: { error: 'unsupported_grant_type' } });
-        answer(ctx, { status: 200, body: issue(ctx.state.jwtBearer.client.clientId) });
-      },
-    ])],
+    ['/client', compose([clientAssertion({ ...coreOptions(), clients }), clientCredentials])],
+    ['/client-loop', compose([clientAssertion({ ...coreOptions('never'), clients }), clientCredentials])],
     ['/grant', jwtBearerGrant({ ...coreOptions(), issuers, issueToken: (principal) => issue(principal.subject) })],
   ]);
   app.use((ctx, next) => {
