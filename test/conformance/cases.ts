@@ -176,15 +176,16 @@ function clientOptions(f: Fixtures, extra: Partial<ClientMiddlewareOptions> = {}
 const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
 function fails(status: number, error: OAuthErrorName, code: ErrorCode, extra: HeaderExpectations = {}, mustNotContain?: string[]): Outcome {
-  return { kind: 'error', status, error, code, headers: { ...NO_STORE, 'www-authenticate': null, ...extra }, ...(mustNotContain ? { mustNotContain } : {}) };
+  return { kind: 'error', status, error, code, headers: { ...NO_STORE, 'www-authenticate': null, 'retry-after': null, ...extra }, ...(mustNotContain ? { mustNotContain } : {}) };
 }
 
 const grantFails = (code: ErrorCode) => fails(400, 'invalid_grant', code);
 const clientFails = (code: ErrorCode, extra: HeaderExpectations = {}) => fails(401, 'invalid_client', code, extra);
 const badRequest = (code: ErrorCode) => fails(400, 'invalid_request', code);
-const unavailable = (code: ErrorCode) => fails(503, 'temporarily_unavailable', code);
+/** RFC 9110 §10.2.3: a 503 says when to retry, in whole seconds. */
+const unavailable = (code: ErrorCode) => fails(503, 'temporarily_unavailable', code, { 'retry-after': /^[1-9]\d*$/ });
 
-const issued = (body: Record<string, unknown> = token()): Outcome => ({ kind: 'token', status: 200, token: body, headers: { ...NO_STORE, 'www-authenticate': null } });
+const issued = (body: Record<string, unknown> = token()): Outcome => ({ kind: 'token', status: 200, token: body, headers: { ...NO_STORE, 'www-authenticate': null, 'retry-after': null } });
 
 /** The app's handler answered; the middleware added none of its headers. */
 const reachedApp = (seen: Seen): Outcome => ({

@@ -11,7 +11,7 @@ import { CASES, type ConformanceCase, type HeaderExpectations, type Outcome, typ
 import { createFixtures, type Fixtures } from './fixtures';
 
 /** The headers the table speaks about; everything else is the framework's business. */
-const HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'x-answered-by'] as const;
+const HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'retry-after', 'x-answered-by'] as const;
 
 /** One answer, reduced to what must be the same on every framework. */
 interface Observed {

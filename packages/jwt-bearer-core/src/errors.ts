@@ -117,7 +117,15 @@ export interface OAuthErrorOptions {
   headers?: Record<string, string>;
   /** The underlying error, for `invalid_*` never set; for 5xx the dependency's failure. */
   cause?: unknown;
+  /**
+   * For a 503: seconds after which a retry may succeed, sent as `Retry-After` (RFC 9110 §10.2.3).
+   * Default 1. Ignored for other statuses.
+   */
+  retryAfter?: number;
 }
+
+/** Seconds in `Retry-After` when the cause does not say better (a replay store or lookup blip). */
+export const DEFAULT_RETRY_AFTER = 1;
 
 /**
  * An OAuth 2.0 error response (RFC 6749 §5.2) with a stable machine {@link ErrorCode}.
@@ -137,7 +145,7 @@ export class OAuthError extends Error {
   readonly description: string;
   /** Stable machine code, e.g. `ERR_ASSERTION_EXPIRED`. */
   readonly code: ErrorCode;
-  /** Response headers this error needs (`WWW-Authenticate` for 401). */
+  /** Response headers this error needs (`WWW-Authenticate` for 401, `Retry-After` for 503). */
   readonly headers: Record<string, string>;
   /** Whether the message may be shown to the client (always true: it is a fixed, safe sentence). */
   readonly expose = true;
@@ -154,6 +162,10 @@ export class OAuthError extends Error {
     this.statusCode = this.status;
     this.description = spec.description;
     this.headers = { ...options.headers };
+    if (this.status === 503 && this.headers['Retry-After'] === undefined) {
+      const seconds = options.retryAfter ?? DEFAULT_RETRY_AFTER;
+      this.headers['Retry-After'] = String(Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : DEFAULT_RETRY_AFTER);
+    }
     // Not enumerable: a logger that serialises the error object does not print it by accident,
     // and it never reaches a response.
     Object.defineProperty(this, 'detail', { value: options.detail, enumerable: false, writable: false });

@@ -188,8 +188,10 @@ export class RemoteKeySet implements KeySource {
     }
   }
 
+  /** The 503, with `Retry-After` at the end of the cooldown: no new fetch is tried before it. */
   private unavailable(detail: string, cause?: unknown): OAuthError {
-    return new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { use: this.use, detail: `${this.uri}: ${detail}`, cause });
+    const retryAfter = (this.lastAttempt + this.options.cooldown * 1000 - this.now()) / 1000;
+    return new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { use: this.use, detail: `${this.uri}: ${detail}`, cause, retryAfter });
   }
 }
 

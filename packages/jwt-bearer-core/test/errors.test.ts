@@ -84,6 +84,17 @@ describe('OAuthError', () => {
     }
   });
 
+  it('RFC 9110 §10.2.3: a 503 says when to retry (Retry-After in whole seconds, default 1); other statuses do not', () => {
+    expect(new OAuthError('ERR_REPLAY_STORE_UNAVAILABLE').headers).toEqual({ 'Retry-After': '1' });
+    expect(new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { retryAfter: 29.2 }).headers['Retry-After']).toBe('30');
+    expect(new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { retryAfter: -3 }).headers['Retry-After']).toBe('1');
+    expect(new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { retryAfter: Number.NaN }).headers['Retry-After']).toBe('1');
+    expect(new OAuthError('ERR_TRUST_LOOKUP_FAILED', { headers: { 'Retry-After': '120' } }).headers['Retry-After']).toBe('120');
+    expect(new OAuthError('ERR_SIGNATURE_INVALID', { use: 'client', retryAfter: 5 }).headers).toEqual({});
+    expect(new OAuthError('ERR_INTERNAL', { retryAfter: 5 }).headers).toEqual({});
+    expect(toErrorResponse(new OAuthError('ERR_REPLAY_STORE_FULL')).headers).toMatchObject({ 'Retry-After': '1', 'Cache-Control': 'no-store' });
+  });
+
   it('keeps detail off enumeration and JSON.stringify', () => {
     const err = new OAuthError('ERR_AUDIENCE_INVALID', { use: 'client', detail: 'aud "https://secret.internal" is wrong' });
     expect(Object.keys(err)).not.toContain('detail');

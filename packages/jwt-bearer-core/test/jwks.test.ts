@@ -263,6 +263,23 @@ describe('an unavailable key source is the server fault: 503, never invalid_clie
     expect(err.cause).toBeDefined();
   });
 
+  it('RFC 9110 §10.2.3: Retry-After is the rest of the cooldown, before which no new fetch is tried', async () => {
+    server.mode = 'status500';
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    const first = await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    expect(first.headers['Retry-After']).toBe(String(SMALL.cooldown));
+    clock.advance(3.5);
+    server.mode = 'ok';
+    const second = await expectRejected(verify(auth, clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    expect(second.headers['Retry-After']).toBe(String(SMALL.cooldown! - 3));
+    expect(server.requests).toBe(1);
+    // When Retry-After said so, the retry fetches and succeeds.
+    clock.advance(SMALL.cooldown! - 3.5);
+    await expect(verify(auth, clock, 'a')).resolves.toMatchObject({ clientId: CLIENT_ID });
+    expect(server.requests).toBe(2);
+  });
+
   it('connection reset on a cold cache → 503', async () => {
     await coldFailure(() => {
       server.mode = 'reset';
