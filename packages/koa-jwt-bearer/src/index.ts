@@ -39,6 +39,7 @@ export type {
   ErrorCode,
   GrantPrincipal,
   JwtBearerResult,
+  OffloadMode,
   RejectionEvent,
   ReplayStore,
   TokenResponse,
