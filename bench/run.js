@@ -6,9 +6,9 @@
 // Phases: core (child process) → http (servers in child processes, load from here) → jwks →
 // memory (child process). Knobs (environment):
 //   BENCH_ONLY=core,http,jwks,memory   run some phases only (RESULTS.md is then not written)
-//   BENCH_CORE_ROUNDS (5)  BENCH_HTTP_ROUNDS (3)  BENCH_HTTP_SECONDS (4)  BENCH_HTTP_WARMUP (0.5)
+//   BENCH_CORE_ROUNDS (5)  BENCH_HTTP_ROUNDS (3)  BENCH_HTTP_SECONDS (3.5)  BENCH_HTTP_WARMUP (0.5)
 //   BENCH_HTTP_PRIME (1 s per target, once, before the rounds)
-//   BENCH_CONNECTIONS (10) BENCH_POOL (80000 pre-minted RS256 assertions for the HTTP phase)
+//   BENCH_CONNECTIONS (10) BENCH_POOL (60000 pre-minted RS256 assertions for the HTTP phase)
 //   BENCH_PROFILE=1        write a --cpu-prof profile of the HTTP server child to bench/profiles/
 //   BENCH_TARGETS=regex    HTTP targets to measure (e.g. 'express/(raw-)?client'); prints raw figures only
 //   BENCH_NO_RESULTS=1     do not write bench/RESULTS.md
@@ -244,11 +244,11 @@ async function main() {
   if (ONLY.has('http')) {
     c.log(`[${elapsed()}] http …`);
     const h = await runHttp({
-      seconds: env('BENCH_HTTP_SECONDS', 4),
+      seconds: env('BENCH_HTTP_SECONDS', 3.5),
       warmup: env('BENCH_HTTP_WARMUP', 0.5),
       prime: env('BENCH_HTTP_PRIME', 1),
       rounds: env('BENCH_HTTP_ROUNDS', 3),
-      poolSize: env('BENCH_POOL', 80_000),
+      poolSize: env('BENCH_POOL', 60_000),
       connections: env('BENCH_CONNECTIONS', 10),
       profile: process.env.BENCH_PROFILE === '1',
       filter: process.env.BENCH_TARGETS,
