@@ -7,7 +7,7 @@ import { issuerTrust } from './trust';
 import type { AssertionClaims, AssertionHeader, GrantContext, GrantPrincipal, GrantVerifier, GrantVerifierOptions, TokenRequest } from './types';
 
 /** `typ` values a grant assertion may carry (lower case). Explicitly typed other JWTs are refused. */
-const GRANT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose']);
+const GRANT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose', 'application/jose']);
 
 /**
  * Creates a verifier of RFC 7523 §2.1 authorization grants

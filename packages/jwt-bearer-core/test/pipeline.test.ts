@@ -185,7 +185,7 @@ describe('header: crit, cty, typ', () => {
     },
   );
 
-  it.each(['JWT', 'jwt', 'application/jwt', 'JOSE', 'jose', undefined])('a grant assertion with typ %s is accepted', async (typ) => {
+  it.each(['JWT', 'jwt', 'application/jwt', 'JOSE', 'jose', 'application/jose', 'APPLICATION/JOSE', undefined])('a grant assertion with typ %s is accepted (RFC 7515 §4.1.9: the application/ prefix may be left out)', async (typ) => {
     await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', typ }, gClaims(), rsa.privateKey)))).resolves.toMatchObject({ issuer: GRANT_ISSUER });
   });
 
