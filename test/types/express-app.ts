@@ -18,6 +18,7 @@ import {
   type GrantPrincipal,
   type JwtBearerGrantOptions,
   type JwtBearerResult,
+  type OffloadMode,
   type RejectionEvent,
   type TokenResponse,
   type TrustedIssuer,
@@ -111,5 +112,11 @@ jwtBearerGrant({ issuer, issuers, issueToken: () => ({ token: 'x' }) });
 jwtBearerGrant({ issuer, issuers, required: false });
 // @ts-expect-error "none" is not an algorithm.
 clientAssertion({ issuer, clients: findClient, algorithms: ['none'] });
+
+const offload: OffloadMode = process.env.OFFLOAD === 'never' ? 'never' : 'auto';
+clientAssertion({ issuer, clients: findClient, offload });
+jwtBearerGrant({ issuer, issuers, offload: 'always' });
+// @ts-expect-error offload is 'auto', 'always' or 'never', not a boolean.
+clientAssertion({ issuer, clients: findClient, offload: true });
 
 export default app;
