@@ -195,7 +195,10 @@ export class RemoteKeySet implements KeySource {
   }
 }
 
-/** One {@link RemoteKeySet} per URI, least recently used dropped beyond `maxKeySets`. */
+/**
+ * One {@link RemoteKeySet} per URI, least recently used dropped beyond `maxKeySets`. Registrations
+ * hold a {@link JwksUriSource}, never a key set, so this cache alone decides which sets stay alive.
+ */
 export class RemoteKeySets {
   private readonly sets: LRUCache<string, RemoteKeySet>;
 
@@ -214,5 +217,23 @@ export class RemoteKeySets {
       this.sets.set(uri, set);
     }
     return set;
+  }
+}
+
+/**
+ * A registration's `jwksUri`: its key set is looked up on each use, so a registration cached from a
+ * lookup function does not keep a key set alive after {@link RemoteKeySets} dropped it, and
+ * `maxKeySets` bounds all of them.
+ */
+export class JwksUriSource implements KeySource {
+  readonly algorithms: ReadonlySet<Algorithm> = ASYMMETRIC_ALGORITHMS;
+
+  constructor(
+    private readonly sets: RemoteKeySets,
+    readonly uri: string,
+  ) {}
+
+  select(spec: AlgorithmSpec, hint: KeyHint): Promise<Selection> {
+    return this.sets.get(this.uri).select(spec, hint);
   }
 }

@@ -246,6 +246,33 @@ describe('fetching and caching a JWK Set (DESIGN §6)', () => {
   });
 });
 
+describe('maxKeySets bounds the key sets held', () => {
+  it('also for registrations from a lookup function: an evicted set is fetched again, not kept alive by its registration', async () => {
+    const clock = new Clock();
+    const auth = createClientAuthenticator({
+      issuer: ISSUER,
+      now: clock.now,
+      replayStore: new MemoryReplayStore(),
+      jwksOptions: { ...SMALL, maxKeySets: 2 },
+      // One key set URI per client (the server answers the same set on every path).
+      clients: (clientId) => ({ clientId, jwksUri: `${server.url}?client=${clientId}` }),
+    });
+    const as = (id: string) =>
+      auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)));
+    await as('c1');
+    await as('c2');
+    await as('c1');
+    expect(server.requests).toBe(2);
+    // A third set: the least recently used one (c2's) is dropped.
+    await expect(as('c3')).resolves.toMatchObject({ clientId: 'c3' });
+    expect(server.requests).toBe(3);
+    await as('c1');
+    expect(server.requests).toBe(3);
+    await expect(as('c2')).resolves.toMatchObject({ clientId: 'c2' });
+    expect(server.requests).toBe(4);
+  });
+});
+
 describe('an unavailable key source is the server fault: 503, never invalid_client (DESIGN §5)', () => {
   const coldFailure = async (configure: () => void | Promise<void>, jwksOptions: JwksOptions = {}, uri?: string) => {
     await configure();
