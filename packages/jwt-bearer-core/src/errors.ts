@@ -126,6 +126,8 @@ export interface OAuthErrorOptions {
 
 /** Seconds in `Retry-After` when the cause does not say better (a replay store or lookup blip). */
 export const DEFAULT_RETRY_AFTER = 1;
+/** Largest `Retry-After` sent (2^31 − 1 seconds). */
+const MAX_RETRY_AFTER = 2_147_483_647;
 
 /**
  * An OAuth 2.0 error response (RFC 6749 §5.2) with a stable machine {@link ErrorCode}.
@@ -164,7 +166,8 @@ export class OAuthError extends Error {
     this.headers = { ...options.headers };
     if (this.status === 503 && this.headers['Retry-After'] === undefined) {
       const seconds = options.retryAfter ?? DEFAULT_RETRY_AFTER;
-      this.headers['Retry-After'] = String(Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : DEFAULT_RETRY_AFTER);
+      // delay-seconds: a positive integer, capped where HTTP clients still parse it as one.
+      this.headers['Retry-After'] = String(Number.isFinite(seconds) ? Math.min(Math.max(1, Math.ceil(seconds)), MAX_RETRY_AFTER) : DEFAULT_RETRY_AFTER);
     }
     // Not enumerable: a logger that serialises the error object does not print it by accident,
     // and it never reaches a response.

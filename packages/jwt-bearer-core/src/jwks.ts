@@ -115,6 +115,8 @@ export class RemoteKeySet implements KeySource {
     private readonly options: ResolvedJwksOptions,
     private readonly now: () => number,
     private readonly use: AssertionUse,
+    /** Called on every use and when keys arrive, so the owner's LRU holds every set that holds keys. */
+    private readonly onUse: (set: RemoteKeySet) => void = () => undefined,
   ) {
     this.client = new JwksClient({
       jwksUri: uri,
@@ -126,6 +128,7 @@ export class RemoteKeySet implements KeySource {
   }
 
   async select(spec: AlgorithmSpec, hint: KeyHint): Promise<Selection> {
+    this.onUse(this);
     const t = this.now();
     if (this.entries === undefined || t - this.fetchedAt > this.options.cacheMaxAge * 1000) {
       await this.refresh(t);
@@ -134,7 +137,8 @@ export class RemoteKeySet implements KeySource {
     if (selection.miss && (this.inflight !== undefined || t - this.lastAttempt >= this.options.cooldown * 1000)) {
       // A key we have not seen: perhaps rotated in. One fetch per cooldown, shared by everyone.
       await this.refresh(t, true);
-      selection = selectKeys(this.usable(this.now()), spec, hint);
+      // Unless the set was dropped meanwhile without a new fetch: then the miss stands.
+      if (this.entries !== undefined) selection = selectKeys(this.usable(this.now()), spec, hint);
     }
     // The key may be in the set we could not fetch: the server's fault, not the client's.
     if (selection.miss && this.lastFailed) throw this.unavailable('no cached key matches and the key set cannot be fetched');
@@ -182,10 +186,21 @@ export class RemoteKeySet implements KeySource {
       this.entries = entries;
       this.fetchedAt = this.now();
       this.lastFailed = false;
+      // Keys held again (perhaps after the set was dropped while fetching): back in the bounded cache.
+      this.onUse(this);
     } catch (err) {
       this.lastFailed = true;
       throw err;
     }
+  }
+
+  /**
+   * Forgets the keys (the owner's cache dropped this set) but not the fetch state: the cooldown
+   * after a failure, the time of the last attempt and a fetch in flight all still apply.
+   */
+  release(): void {
+    this.entries = undefined;
+    this.fetchedAt = -Infinity;
   }
 
   /** The 503, with `Retry-After` at the end of the cooldown: no new fetch is tried before it. */
@@ -196,8 +211,10 @@ export class RemoteKeySet implements KeySource {
 }
 
 /**
- * One {@link RemoteKeySet} per URI, least recently used dropped beyond `maxKeySets`. Registrations
- * hold a {@link JwksUriSource}, never a key set, so this cache alone decides which sets stay alive.
+ * The key sets that hold keys: at most `maxKeySets`, least recently used first to go. A set
+ * dropped from here loses its keys ({@link RemoteKeySet.release}) but keeps its fetch state, and
+ * registrations keep referring to it: when one is used again it comes back in (pushing out
+ * another), fetching its keys again, within the cooldown and single flight it never left.
  */
 export class RemoteKeySets {
   private readonly sets: LRUCache<string, RemoteKeySet>;
@@ -207,33 +224,22 @@ export class RemoteKeySets {
     private readonly now: () => number,
     private readonly use: AssertionUse,
   ) {
-    this.sets = new LRUCache({ max: options.maxKeySets });
+    this.sets = new LRUCache({ max: options.maxKeySets, dispose: (set) => set.release() });
   }
 
+  /** The set for `uri`, made (without fetching) when none is held. */
   get(uri: string): RemoteKeySet {
     let set = this.sets.get(uri);
     if (set === undefined) {
-      set = new RemoteKeySet(uri, this.options, this.now, this.use);
+      set = new RemoteKeySet(uri, this.options, this.now, this.use, (used) => this.touch(used));
       this.sets.set(uri, set);
     }
     return set;
   }
-}
 
-/**
- * A registration's `jwksUri`: its key set is looked up on each use, so a registration cached from a
- * lookup function does not keep a key set alive after {@link RemoteKeySets} dropped it, and
- * `maxKeySets` bounds all of them.
- */
-export class JwksUriSource implements KeySource {
-  readonly algorithms: ReadonlySet<Algorithm> = ASYMMETRIC_ALGORITHMS;
-
-  constructor(
-    private readonly sets: RemoteKeySets,
-    readonly uri: string,
-  ) {}
-
-  select(spec: AlgorithmSpec, hint: KeyHint): Promise<Selection> {
-    return this.sets.get(this.uri).select(spec, hint);
+  /** Marks `set` as just used, taking it back in when it had been dropped. */
+  private touch(set: RemoteKeySet): void {
+    if (this.sets.get(set.uri) !== set) this.sets.set(set.uri, set);
   }
 }
+

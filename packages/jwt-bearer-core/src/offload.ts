@@ -23,7 +23,7 @@ export const PROBE_INTERVAL_MS = 50;
  * several checks run on several cores; it costs a thread hop (tens of microseconds of latency)
  * that only pays off when other work can run meanwhile. `'auto'` therefore offloads while checks
  * overlap — another offloaded check is still pending when one starts — and checks on the event
- * loop when they do not: calls awaited one at a time never wait for a thread, a busy server moves
+ * loop when they do not: calls awaited one at a time wait for a thread only on a probe, a busy server moves
  * its signature work off the loop. Checking on the event loop, it offloads one check in
  * {@link PROBE_EVERY}, at most one per {@link PROBE_INTERVAL_MS}, to find out whether calls overlap
  * again; on a single core it never offloads.

@@ -2,7 +2,6 @@ import { KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ALGORITHMS } from './algorithms';
 import { OAuthError } from './errors';
-import { JwksUriSource } from './jwks';
 import { importJwkSet, importPublicKey, importSecret, StaticKeySource, type KeySource } from './keys';
 import { algorithmList, fail, isPlainObject, nonEmptyString, rejectUnknown, type ResolvedOptions } from './options';
 import type { Algorithm, ClientRegistration, Resolver, TrustedIssuer } from './types';
@@ -79,7 +78,7 @@ function compile<R extends Registration>(reg: unknown, shape: Shape, where: stri
       url = undefined;
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) fail(`${where}.jwksUri`, 'must be an http(s) URL');
-    source = new JwksUriSource(options.remoteKeySets, uri);
+    source = options.remoteKeySets.get(uri);
   } else if (field === 'jwks') {
     source = new StaticKeySource(importJwkSet(reg.jwks as never, `jwt-bearer: option "${where}.jwks"`));
   } else if (field === 'publicKey') {

@@ -89,6 +89,7 @@ describe('OAuthError', () => {
     expect(new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { retryAfter: 29.2 }).headers['Retry-After']).toBe('30');
     expect(new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { retryAfter: -3 }).headers['Retry-After']).toBe('1');
     expect(new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { retryAfter: Number.NaN }).headers['Retry-After']).toBe('1');
+    expect(new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { retryAfter: 1e21 }).headers['Retry-After']).toBe('2147483647');
     expect(new OAuthError('ERR_TRUST_LOOKUP_FAILED', { headers: { 'Retry-After': '120' } }).headers['Retry-After']).toBe('120');
     expect(new OAuthError('ERR_SIGNATURE_INVALID', { use: 'client', retryAfter: 5 }).headers).toEqual({});
     expect(new OAuthError('ERR_INTERNAL', { retryAfter: 5 }).headers).toEqual({});

@@ -6,6 +6,7 @@ import {
   createGrantVerifier,
   MemoryReplayStore,
   type ClientAuthenticator,
+  type ClientRegistration,
   type JwksOptions,
   type RejectionEvent,
 } from '../src';
@@ -247,29 +248,67 @@ describe('fetching and caching a JWK Set (DESIGN §6)', () => {
 });
 
 describe('maxKeySets bounds the key sets held', () => {
+  const bounded = (clock: Clock, maxKeySets: number, clients: ClientRegistration[] | ((clientId: string) => ClientRegistration)) =>
+    createClientAuthenticator({ issuer: ISSUER, now: clock.now, replayStore: new MemoryReplayStore(), jwksOptions: { ...SMALL, maxKeySets }, clients });
+  /** A client assertion of client `id`, signed with the key the JWKS server serves as kid "a". */
+  const as = (auth: ClientAuthenticator, clock: Clock, id: string) =>
+    auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)));
+
   it('also for registrations from a lookup function: an evicted set is fetched again, not kept alive by its registration', async () => {
     const clock = new Clock();
-    const auth = createClientAuthenticator({
-      issuer: ISSUER,
-      now: clock.now,
-      replayStore: new MemoryReplayStore(),
-      jwksOptions: { ...SMALL, maxKeySets: 2 },
-      // One key set URI per client (the server answers the same set on every path).
-      clients: (clientId) => ({ clientId, jwksUri: `${server.url}?client=${clientId}` }),
-    });
-    const as = (id: string) =>
-      auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)));
-    await as('c1');
-    await as('c2');
-    await as('c1');
+    // One key set URI per client (the server answers the same set on every path).
+    const auth = bounded(clock, 2, (clientId) => ({ clientId, jwksUri: `${server.url}?client=${clientId}` }));
+    await as(auth, clock, 'c1');
+    await as(auth, clock, 'c2');
+    await as(auth, clock, 'c1');
     expect(server.requests).toBe(2);
     // A third set: the least recently used one (c2's) is dropped.
-    await expect(as('c3')).resolves.toMatchObject({ clientId: 'c3' });
+    await expect(as(auth, clock, 'c3')).resolves.toMatchObject({ clientId: 'c3' });
     expect(server.requests).toBe(3);
-    await as('c1');
+    await as(auth, clock, 'c1');
     expect(server.requests).toBe(3);
-    await expect(as('c2')).resolves.toMatchObject({ clientId: 'c2' });
+    await expect(as(auth, clock, 'c2')).resolves.toMatchObject({ clientId: 'c2' });
     expect(server.requests).toBe(4);
+  });
+
+  it('a dropped set keeps its cooldown: a failing endpoint is not fetched again before its Retry-After', async () => {
+    const failing = await new JwksServer().start();
+    failing.mode = 'status500';
+    try {
+      const clock = new Clock();
+      const auth = bounded(clock, 2, [
+        { clientId: 'bad', jwksUri: failing.url },
+        { clientId: 'c2', jwksUri: `${server.url}?c2` },
+        { clientId: 'c3', jwksUri: `${server.url}?c3` },
+      ]);
+      for (let round = 0; round < 3; round++) {
+        const err = await expectRejected(as(auth, clock, 'bad'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+        expect(err.headers['Retry-After']).toBe(String(SMALL.cooldown));
+        await as(auth, clock, 'c2');
+        await as(auth, clock, 'c3');
+      }
+      // Three rounds, each dropping the failing set: still one fetch, as the cooldown says.
+      expect(failing.requests).toBe(1);
+      clock.advance(SMALL.cooldown!);
+      await expectRejected(as(auth, clock, 'bad'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+      expect(failing.requests).toBe(2);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('a set dropped while its fetch is in flight still shares that one fetch', async () => {
+    server.mode = 'slow';
+    server.delayMs = 150;
+    const clock = new Clock();
+    const auth = bounded(clock, 1, [
+      { clientId: 's', jwksUri: `${server.url}?s` },
+      { clientId: 'o', jwksUri: `${server.url}?o` },
+    ]);
+    // s starts fetching; o pushes s out; s is used again while its first fetch is still running.
+    const results = await Promise.all([as(auth, clock, 's'), as(auth, clock, 'o'), as(auth, clock, 's')]);
+    expect(results.map((r) => r?.clientId)).toEqual(['s', 'o', 's']);
+    expect(server.requests).toBe(2);
   });
 });
 
