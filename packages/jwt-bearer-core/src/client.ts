@@ -42,6 +42,8 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
 
   /** RFC 7523bis: `aud` is the issuer identifier, alone. `legacy` also takes the other audiences. */
   function checkAudience(aud: unknown, clientId: string): void {
+    // The common case, without allocating: exactly the issuer, as a string.
+    if (aud === resolved.issuer) return;
     if (aud === undefined) reject('ERR_CLAIM_MISSING', use, 'claim "aud" is missing');
     const values = typeof aud === 'string' ? [aud] : aud;
     if (!Array.isArray(values) || values.length === 0 || !values.every((a) => typeof a === 'string')) {

@@ -58,12 +58,15 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       reject('ERR_SUBJECT_NOT_ALLOWED', use, `subject ${JSON.stringify(subject)} is not allowed for issuer ${JSON.stringify(iss)}`);
     }
     const aud = payload.aud;
-    const audiences = typeof aud === 'string' ? [aud] : aud;
-    if (aud === undefined) reject('ERR_CLAIM_MISSING', use, 'claim "aud" is missing');
-    if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string')) {
-      reject('ERR_CLAIM_INVALID', use, 'claim "aud" is not a string or an array of strings');
+    // The common case, a single string naming this server, without allocating.
+    if (typeof aud !== 'string' || !accepted.has(aud)) {
+      const audiences = typeof aud === 'string' ? [aud] : aud;
+      if (aud === undefined) reject('ERR_CLAIM_MISSING', use, 'claim "aud" is missing');
+      if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string')) {
+        reject('ERR_CLAIM_INVALID', use, 'claim "aud" is not a string or an array of strings');
+      }
+      if (!audiences.some((a) => accepted.has(a))) reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} does not name this server`);
     }
-    if (!audiences.some((a) => accepted.has(a))) reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} does not name this server`);
     const ttl = checkTimes(payload, resolved);
     const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
 
