@@ -32,6 +32,22 @@ function verifyOnPool(hash: string | null, input: Buffer, key: VerifyKey, signat
   });
 }
 
+/**
+ * Both forms of an asymmetric check from one description: the digest (`null` for EdDSA), how the
+ * key is handed to node:crypto, and the exact signature length where the algorithm fixes it.
+ */
+function asymmetric(
+  hash: string | null,
+  keyFor: (key: KeyObject) => VerifyKey = (key) => key,
+  signatureLength?: number,
+): Pick<AlgorithmSpec, 'verify' | 'verifyOffThread'> {
+  const fitsLength = (signature: Buffer) => signatureLength === undefined || signature.length === signatureLength;
+  return {
+    verify: (key, input, signature) => fitsLength(signature) && verify(hash, input, keyFor(key), signature),
+    verifyOffThread: (key, input, signature) => (fitsLength(signature) ? verifyOnPool(hash, input, keyFor(key), signature) : Promise.resolve(false)),
+  };
+}
+
 /** RSA keys below 2048 bits are refused, as RFC 7518 §3.3 / §3.5 require. */
 const MIN_RSA_BITS = 2048;
 
@@ -48,8 +64,7 @@ function rsa(name: Algorithm, hash: string): AlgorithmSpec {
     name,
     kind: 'rsa',
     fits: rsaFits(false),
-    verify: (key, input, signature) => verify(hash, input, key, signature),
-    verifyOffThread: (key, input, signature) => verifyOnPool(hash, input, key, signature),
+    ...asymmetric(hash),
   };
 }
 
@@ -61,8 +76,7 @@ function pss(name: Algorithm, hash: string): AlgorithmSpec {
     kind: 'rsa',
     fits: rsaFits(true),
     // RFC 7518 §3.5: the salt is as long as the hash output.
-    verify: (key, input, signature) => verify(hash, input, pssKey(key), signature),
-    verifyOffThread: (key, input, signature) => verifyOnPool(hash, input, pssKey(key), signature),
+    ...asymmetric(hash, pssKey),
   };
 }
 
@@ -72,10 +86,7 @@ function ecdsa(name: Algorithm, hash: string, curve: string, signatureLength: nu
     kind: 'ec',
     fits: (key) => key.type === 'public' && key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === curve,
     // RFC 7518 §3.4: R || S, each exactly as long as the curve order; DER is not JWS.
-    verify: (key, input, signature) =>
-      signature.length === signatureLength && verify(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature),
-    verifyOffThread: (key, input, signature) =>
-      signature.length === signatureLength ? verifyOnPool(hash, input, { key, dsaEncoding: 'ieee-p1363' }, signature) : Promise.resolve(false),
+    ...asymmetric(hash, (key) => ({ key, dsaEncoding: 'ieee-p1363' }), signatureLength),
   };
 }
 
@@ -84,8 +95,7 @@ function eddsa(name: Algorithm, curves: readonly string[]): AlgorithmSpec {
     name,
     kind: 'okp',
     fits: (key) => key.type === 'public' && curves.includes(key.asymmetricKeyType ?? ''),
-    verify: (key, input, signature) => verify(null, input, key, signature),
-    verifyOffThread: (key, input, signature) => verifyOnPool(null, input, key, signature),
+    ...asymmetric(null),
   };
 }
 

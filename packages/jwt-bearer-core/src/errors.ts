@@ -125,7 +125,7 @@ export interface OAuthErrorOptions {
 }
 
 /** Seconds in `Retry-After` when the cause does not say better (a replay store or lookup blip). */
-export const DEFAULT_RETRY_AFTER = 1;
+const DEFAULT_RETRY_AFTER = 1;
 /** Largest `Retry-After` sent (2^31 − 1 seconds). */
 const MAX_RETRY_AFTER = 2_147_483_647;
 

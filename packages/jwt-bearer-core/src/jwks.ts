@@ -200,7 +200,6 @@ export class RemoteKeySet implements KeySource {
    */
   release(): void {
     this.entries = undefined;
-    this.fetchedAt = -Infinity;
   }
 
   /** The 503, with `Retry-After` at the end of the cooldown: no new fetch is tried before it. */
@@ -242,4 +241,3 @@ export class RemoteKeySets {
     if (this.sets.get(set.uri) !== set) this.sets.set(set.uri, set);
   }
 }
-
