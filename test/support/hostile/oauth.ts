@@ -4,15 +4,6 @@
  */
 import { ERROR_CODES } from 'jwt-bearer-core';
 
-export const KNOWN_ERRORS: ReadonlySet<string> = new Set([
-  'invalid_request',
-  'invalid_client',
-  'invalid_grant',
-  'invalid_scope',
-  'unsupported_grant_type',
-  'temporarily_unavailable',
-]);
-
 const STATUS_OF: Record<string, number> = {
   invalid_request: 400,
   invalid_client: 401,
@@ -21,6 +12,9 @@ const STATUS_OF: Record<string, number> = {
   unsupported_grant_type: 400,
   temporarily_unavailable: 503,
 };
+
+/** The `error` values an answer may carry: those whose status the oracle knows. */
+export const KNOWN_ERRORS: ReadonlySet<string> = new Set(Object.keys(STATUS_OF));
 
 /** The fixed public sentences: an `error_description` must be one of them (never echoed input). */
 export const KNOWN_DESCRIPTIONS: ReadonlySet<string> = new Set(Object.values(ERROR_CODES).map((c) => c.description));
