@@ -9,7 +9,7 @@
  * jwt-bearer middleware in front of it.
  */
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   clientAuthenticationRequired,
@@ -520,10 +520,14 @@ export interface BuiltApp {
  * Listens on 127.0.0.1 first (port 0 picks a free one), then builds the app with the issuer
  * identifier derived from the actual address (`http://127.0.0.1:<port>`, or `options.issuer`),
  * so that tests on random ports get a consistent issuer, metadata and token endpoint.
+ * `options.serverOptions` goes to `http.createServer` (the Express example passes `serverOptions(app)`).
  */
-export async function serve(build: (issuer: string) => BuiltApp | Promise<BuiltApp>, options: { port?: number; issuer?: string } = {}): Promise<RunningServer> {
+export async function serve(
+  build: (issuer: string) => BuiltApp | Promise<BuiltApp>,
+  options: { port?: number; issuer?: string; serverOptions?: ServerOptions } = {},
+): Promise<RunningServer> {
   let listener: RequestListener | undefined;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer(options.serverOptions ?? {}, (req: IncomingMessage, res: ServerResponse) => {
     if (listener) listener(req, res);
     else {
       res.statusCode = 503;
@@ -597,10 +601,11 @@ export function banner(framework: string, running: RunningServer, as: Authorizat
 }
 
 /**
- * Runs an example as a program: picks the replay store, listens on 127.0.0.1:${PORT:-3000},
- * prints the banner, and shuts down cleanly on SIGINT / SIGTERM.
+ * Runs an example as a program: picks the replay store, listens on 127.0.0.1:${PORT:-3000}
+ * (with `serverOptions` for `http.createServer`, if given), prints the banner, and shuts down
+ * cleanly on SIGINT / SIGTERM.
  */
-export async function runMain(framework: string, toListener: (as: AuthorizationServer) => RequestListener): Promise<void> {
+export async function runMain(framework: string, toListener: (as: AuthorizationServer) => RequestListener, serverOptions?: ServerOptions): Promise<void> {
   const log = (line: string) => console.log(line);
   const replay = await replayStoreFromEnv(process.env, log);
   let as: AuthorizationServer | undefined;
@@ -609,7 +614,7 @@ export async function runMain(framework: string, toListener: (as: AuthorizationS
     running = await serve((issuer) => {
       as = new AuthorizationServer({ issuer, replayStore: replay.store, log });
       return { listener: toListener(as), close: () => replay.close() };
-    });
+    }, serverOptions ? { serverOptions } : {});
   } catch (err) {
     await replay.close();
     throw err;

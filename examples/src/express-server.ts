@@ -6,10 +6,11 @@
  *   npm run demo       # in another shell
  *
  * The app mounts its own body parser, as an existing server would; the middleware works without
- * one too (see koa-server.ts).
+ * one too (see koa-server.ts). The server is created with `serverOptions(app)`, which spares
+ * Express's per-request prototype swap (see the express-jwt-bearer README, "Serving Express fast").
  */
 import express, { type Express, type Request, type Response } from 'express';
-import { clientAssertion, jwtBearerGrant } from 'express-jwt-bearer';
+import { clientAssertion, jwtBearerGrant, serverOptions } from 'express-jwt-bearer';
 import { AuthorizationServer, runMain, type HttpResult } from './authorization-server';
 
 function send(res: Response, result: HttpResult): void {
@@ -18,10 +19,9 @@ function send(res: Response, result: HttpResult): void {
 
 /**
  * Builds the Express app around an {@link AuthorizationServer} (default: demo keys generated now,
- * issuer `http://127.0.0.1:${PORT:-3000}`). Does not listen.
+ * issuer `http://127.0.0.1:${PORT:-3000}`), on `app` (default: a new one). Does not listen.
  */
-export function createApp(as: AuthorizationServer = new AuthorizationServer()): Express {
-  const app = express();
+export function createApp(as: AuthorizationServer = new AuthorizationServer(), app: Express = express()): Express {
   app.disable('x-powered-by');
   app.set('authorizationServer', as);
 
@@ -52,7 +52,10 @@ export function createApp(as: AuthorizationServer = new AuthorizationServer()): 
 }
 
 if (require.main === module) {
-  runMain('Express', (as) => createApp(as)).catch((err: unknown) => {
+  // The app exists before the server, which is created with its request and response classes;
+  // its routes are mounted once the issuer (from the port) is known.
+  const app = express();
+  runMain('Express', (as) => createApp(as, app), serverOptions(app)).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

@@ -3,6 +3,8 @@
  * and client keys as WebCrypto keys, which is what openid-client and oauth4webapi sign with.
  */
 import { webcrypto } from 'node:crypto';
+import express from 'express';
+import { serverOptions } from 'express-jwt-bearer';
 import { createAssertion, JWT_BEARER_GRANT_TYPE, type ClientRegistration, type Jwk } from 'jwt-bearer-core';
 import {
   AuthorizationServer,
@@ -39,13 +41,15 @@ export async function startExample(
 ): Promise<Example> {
   const logs: string[] = [];
   let as: AuthorizationServer | undefined;
+  // The Express example as `npm start` runs it: served with serverOptions(app).
+  const expressApp = framework === 'express' ? express() : undefined;
   const running = await serve(
     (issuer) => {
       const resolved = typeof options === 'function' ? options(issuer) : options;
       as = new AuthorizationServer({ ...resolved, issuer, log: (line) => logs.push(line) });
-      return { listener: framework === 'express' ? createExpressApp(as) : createKoaApp(as).callback() };
+      return { listener: expressApp ? createExpressApp(as, expressApp) : createKoaApp(as).callback() };
     },
-    { port: 0, ...(issuer !== undefined ? { issuer } : {}) },
+    { port: 0, ...(issuer !== undefined ? { issuer } : {}), ...(expressApp ? { serverOptions: serverOptions(expressApp) } : {}) },
   );
   return Object.assign(running, { as: as!, tokenEndpoint: as!.tokenEndpoint, logs });
 }

@@ -3,6 +3,8 @@
  * types.test.ts (never run). `@ts-expect-error` lines are checks too: they fail the build when
  * the error they expect is gone.
  */
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import {
   clientAssertion,
@@ -13,6 +15,7 @@ import {
   JWT_BEARER_GRANT_TYPE,
   MemoryReplayStore,
   OAuthError,
+  serverOptions,
   type ClientPrincipal,
   type ClientRegistration,
   type GrantPrincipal,
@@ -21,6 +24,7 @@ import {
   type OffloadMode,
   type RejectionEvent,
   type TokenResponse,
+  type ExpressServerOptions,
   type TrustedIssuer,
 } from 'express-jwt-bearer';
 
@@ -118,5 +122,12 @@ clientAssertion({ issuer, clients: findClient, offload });
 jwtBearerGrant({ issuer, issuers, offload: 'always' });
 // @ts-expect-error offload is 'auto', 'always' or 'never', not a boolean.
 clientAssertion({ issuer, clients: findClient, offload: true });
+
+// Served with the app's own request and response classes (Node 20: every request keeps one shape).
+const fast: ExpressServerOptions = serverOptions(app);
+export const server = createServer(fast, app);
+export const tlsServer = createHttpsServer({ key: 'pem', cert: 'pem', ...serverOptions(app) }, app);
+// @ts-expect-error serverOptions takes the Express application, not options.
+serverOptions({ issuer });
 
 export default app;

@@ -46,6 +46,7 @@ export type {
   TrustedIssuer,
   WarningEvent,
 } from 'jwt-bearer-core';
+export { serverOptions, type ExpressPrototypes, type ExpressServerOptions } from './server-options';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
