@@ -1,6 +1,7 @@
 'use strict';
-// HTTP phase, driven from run.js: the servers run in child processes (servers.js for Express and
-// Koa, oidc-server.mjs for oidc-provider); autocannon loads them from this process, 127.0.0.1
+// HTTP phase, driven from run.js: the servers run in child processes (servers.js, one per app:
+// Express served with serverOptions(app), the same Express app behind a plain http.createServer,
+// Koa; oidc-server.mjs for oidc-provider); autocannon loads them from this process, 127.0.0.1
 // only, 10 connections, a short warm-up and a bounded measurement per target, targets interleaved
 // round by round. Every verifying request carries a fresh assertion taken from a pre-minted pool by
 // autocannon's `requests[].setupRequest`.
@@ -124,8 +125,18 @@ async function runHttp(options) {
   const maxLifetime = 1800;
   const execArgv = ['--expose-gc'];
   if (profile) execArgv.push('--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`);
-  const servers = await forkChild('servers.js', { BENCH_SERVER_CONFIG: JSON.stringify({ issuer, publicJwk: key.publicJwk, maxLifetime, storeMax: Math.max(100_000, poolSize + 10_000), offload: process.env.BENCH_OFFLOAD }) }, execArgv);
-  const ports = { ...servers.ready.ports, oidc: oidc.ready.port };
+  const apps = ['express', 'express-plain', 'koa'];
+  const children = { oidc };
+  try {
+    for (const app of apps) {
+      const config = { issuer, publicJwk: key.publicJwk, maxLifetime, app, storeMax: Math.max(100_000, poolSize + 10_000), offload: process.env.BENCH_OFFLOAD };
+      children[app] = await forkChild('servers.js', { BENCH_SERVER_CONFIG: JSON.stringify(config) }, execArgv);
+    }
+  } catch (err) {
+    await Promise.all(Object.values(children).map((s) => stopChild(s.child)));
+    throw err;
+  }
+  const ports = Object.fromEntries(Object.entries(children).map(([name, s]) => [name, s.ready.port]));
 
   try {
     const t0 = Date.now();
@@ -133,14 +144,19 @@ async function runHttp(options) {
     c.log(`  http: minted ${pool.length} RS256 assertions in ${((Date.now() - t0) / 1000).toFixed(1)} s (aud ${issuer})`);
 
     const targets = [];
-    for (const fw of ['express', 'koa']) {
+    const routes = [
       // The no-op route reads no assertion: it gets one fixed body (of the same size), no pool entry.
-      targets.push({ id: `${fw}/noop`, server: fw, path: '/noop', body: 'client', fixed: true });
-      targets.push({ id: `${fw}/raw-client`, server: fw, path: '/raw/client', body: 'client' });
-      targets.push({ id: `${fw}/client`, server: fw, path: '/client', body: 'client' });
-      targets.push({ id: `${fw}/client-loop`, server: fw, path: '/client-loop', body: 'client' });
-      targets.push({ id: `${fw}/raw-grant`, server: fw, path: '/raw/grant', body: 'grant' });
-      targets.push({ id: `${fw}/grant`, server: fw, path: '/grant', body: 'grant' });
+      { name: 'noop', path: '/noop', body: 'client', fixed: true },
+      { name: 'raw-client', path: '/raw/client', body: 'client' },
+      { name: 'client', path: '/client', body: 'client' },
+      { name: 'client-loop', path: '/client-loop', body: 'client' },
+      { name: 'raw-grant', path: '/raw/grant', body: 'grant' },
+      { name: 'grant', path: '/grant', body: 'grant' },
+    ];
+    for (const app of apps) {
+      // Behind the plain server only what the comparison with oidc-provider needs.
+      const measured = app === 'express-plain' ? routes.filter((r) => ['noop', 'raw-client', 'client'].includes(r.name)) : routes;
+      for (const r of measured) targets.push({ id: `${app}/${r.name}`, server: app, path: r.path, body: r.body, fixed: r.fixed });
     }
     targets.push({ id: 'oidc-provider', server: 'oidc', path: '/token', body: 'client', persistent: true });
     if (options.filter) {
@@ -154,7 +170,7 @@ async function runHttp(options) {
     for (const [i, t] of targets.entries()) {
       const body = bodies[t.body](spare[i]);
       const first = await post(ports[t.server], t.path, body);
-      if (first.status !== 200) throw new Error(`${t.id}: sanity request answered ${first.status} ${first.text}\n${(t.server === 'oidc' ? oidc : servers).child.output()}`);
+      if (first.status !== 200) throw new Error(`${t.id}: sanity request answered ${first.status} ${first.text}\n${children[t.server].child.output()}`);
       if (t.path !== '/noop') {
         if (!JSON.parse(first.text).access_token) throw new Error(`${t.id}: no access_token in ${first.text}`);
         const replay = await post(ports[t.server], t.path, body);
@@ -169,7 +185,7 @@ async function runHttp(options) {
       const tp = Date.now();
       for (const t of targets) {
         let cursor = t.persistent ? oidcCursor : 0;
-        if (!t.persistent) await rpc(servers.child, 'reset');
+        if (!t.persistent) await rpc(children[t.server].child, 'reset');
         const make = bodies[t.body];
         await load(ports[t.server], t, () => make(pool[t.fixed ? 0 : cursor++ % pool.length]), options.prime, connections);
         if (t.persistent) oidcCursor = cursor;
@@ -183,7 +199,7 @@ async function runHttp(options) {
       for (const t of order) {
         let cursor = 0;
         let wrapped = false;
-        if (!t.persistent) await rpc(servers.child, 'reset');
+        if (!t.persistent) await rpc(children[t.server].child, 'reset');
         else cursor = oidcCursor;
         const make = bodies[t.body];
         const next = () => {
@@ -195,7 +211,7 @@ async function runHttp(options) {
           return make(pool[cursor++]);
         };
         if (warmup > 0) await load(ports[t.server], t, next, warmup, connections);
-        const child = (t.server === 'oidc' ? oidc : servers).child;
+        const child = children[t.server].child;
         const cpu0 = await cpuOf(child);
         const r = await load(ports[t.server], t, next, seconds, connections);
         const cpu = (await cpuOf(child)) - cpu0;
@@ -220,7 +236,7 @@ async function runHttp(options) {
     }
     return { results, targets: targets.map((t) => t.id), issuer, oidcVersion: oidc.ready.version, poolSize: pool.length, seconds, warmup, rounds, connections };
   } finally {
-    await Promise.all([stopChild(servers.child), stopChild(oidc.child)]);
+    await Promise.all(Object.values(children).map((s) => stopChild(s.child)));
   }
 }
 

@@ -1,6 +1,12 @@
 'use strict';
-// The HTTP servers under load, in a child process of run.js (the load generator runs in the
-// parent). One Express app and one Koa app, each on its own 127.0.0.1 port, each with:
+// The HTTP servers under load, in child processes of run.js (the load generator runs in the
+// parent), one app per process so that no app's objects shape the JIT feedback of another's:
+//
+//   express        Express, served with serverOptions(app) from express-jwt-bearer (as its README advises)
+//   express-plain  the same Express app behind Node's default http.createServer(app)
+//   koa            Koa
+//
+// Each app has the same routes:
 //
 //   POST /noop        answers {} without reading the body: the framework's ceiling
 //   POST /raw/client  hand-written: reads the form, verifies the client assertion with the
@@ -10,16 +16,17 @@
 //   POST /raw/grant   hand-written jwt-bearer grant, then the same issueToken
 //   POST /grant       jwtBearerGrant({ issueToken })
 //
-// On {cmd: 'reset'} both apps are rebuilt with fresh replay stores (MemoryReplayStore for the
-// middleware, a Map for the hand-written routes) and swapped in, so a measurement can replay the
+// On {cmd: 'reset'} the routes' handlers are rebuilt with fresh replay stores (MemoryReplayStore
+// for the middleware, a Map for the hand-written routes), so a measurement can replay the
 // parent's pool of pre-minted assertions from its start: every request still carries a jti its
-// server has never seen.
+// server has never seen. The Express app itself is built once: a server made with
+// serverOptions(app) builds its requests on that app's prototypes.
 
 const crypto = require('node:crypto');
 const http = require('node:http');
 const c = require('./lib/common');
 
-const config = JSON.parse(process.env.BENCH_SERVER_CONFIG); // { issuer, publicJwk, maxLifetime, storeMax? }
+const config = JSON.parse(process.env.BENCH_SERVER_CONFIG); // { issuer, publicJwk, maxLifetime, app, storeMax?, offload? }
 const ISSUER = config.issuer;
 const MAX_LIFETIME = config.maxLifetime;
 const key = {
@@ -110,38 +117,54 @@ function coreOptions(offload = config.offload) {
 const clients = [{ clientId: c.CLIENT_ID, jwks: { keys: [key.publicJwk] } }];
 const issuers = [{ issuer: c.CLIENT_ID, jwks: { keys: [key.publicJwk] } }];
 
-function buildExpress() {
+/** Express: the answer of every route. */
+function answerExpress(res, out) {
+  res.status(out.status).set(NO_STORE).json(out.body);
+}
+
+/** The route handlers that hold state (replay stores), rebuilt on every reset. */
+function expressHandlers() {
   const { clientAssertion, jwtBearerGrant } = expressJwtBearer;
   const raw = handWrittenHandlers();
+  const handWritten = (handle) => (req, res) => {
+    readForm(req).then(
+      (form) => answerExpress(res, handle(form)),
+      () => answerExpress(res, { status: 400, body: { error: 'invalid_request' } }),
+    );
+  };
+  return {
+    rawClient: handWritten(raw.client),
+    rawGrant: handWritten(raw.grant),
+    client: clientAssertion({ ...coreOptions(), clients }),
+    clientLoop: clientAssertion({ ...coreOptions('never'), clients }),
+    grant: jwtBearerGrant({ ...coreOptions(), issuers, issueToken: (principal) => issue(principal.subject) }),
+  };
+}
+
+/** Express with its default settings; `reset()` swaps in fresh handlers behind the same routes. */
+function buildExpress() {
+  let current = expressHandlers();
   const app = express();
-  const answer = (res, out) => {
-    if (out.status === 200) res.status(200).set(NO_STORE).json(out.body);
-    else res.status(out.status).set(NO_STORE).json(out.body);
+  // The app's own client_credentials handler, after the middleware authenticated the client.
+  const clientCredentials = (req, res) => {
+    if (req.body.grant_type !== 'client_credentials') return answerExpress(res, { status: 400, body: { error: 'unsupported_grant_type' } });
+    answerExpress(res, { status: 200, body: issue(req.jwtBearer.client.clientId) });
   };
   app.post('/noop', (req, res) => {
     res.json({});
   });
-  app.post('/raw/client', (req, res) => {
-    readForm(req).then(
-      (form) => answer(res, raw.client(form)),
-      () => answer(res, { status: 400, body: { error: 'invalid_request' } }),
-    );
-  });
-  app.post('/raw/grant', (req, res) => {
-    readForm(req).then(
-      (form) => answer(res, raw.grant(form)),
-      () => answer(res, { status: 400, body: { error: 'invalid_request' } }),
-    );
-  });
-  // The app's own client_credentials handler, after the middleware authenticated the client.
-  const clientCredentials = (req, res) => {
-    if (req.body.grant_type !== 'client_credentials') return answer(res, { status: 400, body: { error: 'unsupported_grant_type' } });
-    answer(res, { status: 200, body: issue(req.jwtBearer.client.clientId) });
+  app.post('/raw/client', (req, res) => current.rawClient(req, res));
+  app.post('/raw/grant', (req, res) => current.rawGrant(req, res));
+  app.post('/client', (req, res, next) => current.client(req, res, next), clientCredentials);
+  app.post('/client-loop', (req, res, next) => current.clientLoop(req, res, next), clientCredentials);
+  app.post('/grant', (req, res, next) => current.grant(req, res, next));
+  return {
+    app,
+    listener: app,
+    reset() {
+      current = expressHandlers();
+    },
   };
-  app.post('/client', clientAssertion({ ...coreOptions(), clients }), clientCredentials);
-  app.post('/client-loop', clientAssertion({ ...coreOptions('never'), clients }), clientCredentials);
-  app.post('/grant', jwtBearerGrant({ ...coreOptions(), issuers, issueToken: (principal) => issue(principal.subject) }));
-  return app;
 }
 
 function buildKoa() {
@@ -190,40 +213,46 @@ function buildKoa() {
   return app.callback();
 }
 
-const servers = { express: http.createServer(), koa: http.createServer() };
-const builders = { express: buildExpress, koa: buildKoa };
+/** Koa: a new app (with fresh replay stores) on every reset, behind the same listener. */
+function buildKoaServer() {
+  let current = buildKoa();
+  return {
+    listener: (req, res) => current(req, res),
+    reset() {
+      current = buildKoa();
+    },
+  };
+}
 
-function mount() {
-  for (const [name, server] of Object.entries(servers)) {
-    server.removeAllListeners('request');
-    server.on('request', builders[name]());
-  }
+/** The app this process serves and the server it is served by (see the top of this file). */
+function build(kind) {
+  if (kind === 'koa') return { ...buildKoaServer(), server: http.createServer() };
+  if (kind !== 'express' && kind !== 'express-plain') throw new Error(`unknown app ${kind}`);
+  const built = buildExpress();
+  return { ...built, server: http.createServer(kind === 'express' ? expressJwtBearer.serverOptions(built.app) : {}) };
 }
 
 async function main() {
-  mount();
-  const ports = {};
-  for (const [name, server] of Object.entries(servers)) {
-    server.keepAliveTimeout = 30_000;
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    ports[name] = server.address().port;
-  }
+  const { server, listener, reset } = build(config.app);
+  server.on('request', listener);
+  server.keepAliveTimeout = 30_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.on('message', (msg) => {
     if (msg?.cmd === 'reset') {
-      mount();
+      reset();
       issued.clear();
       if (typeof global.gc === 'function') global.gc();
       process.send({ type: 'reset', id: msg.id });
     } else if (msg?.cmd === 'cpu') {
       process.send({ type: 'cpu', id: msg.id, usage: process.cpuUsage() });
     } else if (msg?.cmd === 'exit') {
-      for (const server of Object.values(servers)) server.closeAllConnections?.();
+      server.closeAllConnections?.();
       // process.exit() still writes a --cpu-prof profile.
       setImmediate(() => process.exit(0));
     }
   });
   process.on('disconnect', () => process.exit(0));
-  process.send({ type: 'ready', ports });
+  process.send({ type: 'ready', port: server.address().port });
 }
 
 if (require.main === module) {
@@ -233,5 +262,5 @@ if (require.main === module) {
   });
 }
 
-// For bench/tools/route-cpu.js, which drives the same apps in one process.
-module.exports = { buildExpress, buildKoa };
+// For bench/tools/route-cpu.js, which drives the same apps in its own process.
+module.exports = { build };

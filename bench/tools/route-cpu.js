@@ -65,19 +65,21 @@ function run(port, path, bodies) {
 async function main() {
   const key = c.makeKey(alg);
   process.env.BENCH_SERVER_CONFIG = JSON.stringify({ issuer: ISSUER, publicJwk: key.publicJwk, maxLifetime: 1800, storeMax: Number(process.env.STORE_MAX ?? 100_000) });
-  const { buildExpress, buildKoa } = require('../servers');
+  const { build } = require('../servers');
   const pool = await mintPool(c.exportKey(key), ISSUER, K, 1700);
   const client = (t) => `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(c.CLIENT_ASSERTION_TYPE)}&client_assertion=${t}`;
   const grant = (t) => `grant_type=${encodeURIComponent(c.GRANT_TYPE)}&assertion=${t}`;
   const bodies = { client: pool.map(client), grant: pool.map(grant) };
   const servers = {};
-  for (const [fw, build] of [['express', buildExpress], ['koa', buildKoa]]) {
-    const server = http.createServer();
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    servers[fw] = { server, build, port: server.address().port };
+  const apps = ['express', 'express-plain', 'koa'];
+  for (const app of apps) {
+    const built = build(app);
+    built.server.on('request', built.listener);
+    await new Promise((r) => built.server.listen(0, '127.0.0.1', r));
+    servers[app] = { ...built, port: built.server.address().port };
   }
   const routes = [];
-  for (const fw of ['express', 'koa']) {
+  for (const fw of apps) {
     for (const [name, path, body] of [['noop', '/noop', 'client'], ['raw-client', '/raw/client', 'client'], ['client', '/client', 'client'], ['raw-grant', '/raw/grant', 'grant'], ['grant', '/grant', 'grant']]) {
       if (new RegExp(filter).test(`${fw}/${name}`)) routes.push({ id: `${fw}/${name}`, fw, path, body });
     }
@@ -89,8 +91,7 @@ async function main() {
     for (let i = 0; i < routes.length; i++) {
       const r = routes[(i + trial) % routes.length];
       const s = servers[r.fw];
-      s.server.removeAllListeners('request');
-      s.server.on('request', s.build());
+      s.reset();
       // Warm-up: the first claim on a fresh MemoryReplayStore allocates its TTL arrays.
       await run(s.port, r.path, bodies[r.body].slice(0, WARM));
       global.gc?.();
@@ -109,7 +110,7 @@ async function main() {
   for (const r of routes) {
     console.log(`${r.id.padEnd(18)} ${c.median(cpu[r.id]).toFixed(1).padStart(7)} µs/req CPU, ${c.median(main[r.id]).toFixed(1).padStart(7)} µs/req main thread   [${cpu[r.id].map((x) => x.toFixed(0)).join(' ')}]`);
   }
-  for (const fw of ['express', 'koa']) {
+  for (const fw of apps) {
     for (const [a, b] of [['client', 'raw-client'], ['grant', 'raw-grant']]) {
       const A = cpu[`${fw}/${a}`];
       const B = cpu[`${fw}/${b}`];
