@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { ReplayStore } from './types';
 
 /** Options of {@link MemoryReplayStore}. */
@@ -23,31 +22,35 @@ export class ReplayStoreFullError extends Error {
 /** Keys longer than this are stored as their SHA-256, so an entry's size is bounded. */
 const MAX_KEY_LENGTH = 96;
 
-/** Purging stale entries walks the whole cache: at most once per this many milliseconds. */
-const PURGE_INTERVAL_MS = 1000;
-
 /**
- * An in-process {@link ReplayStore} on lru-cache with a TTL per entry. Claims are atomic within
- * one process (check and set run in one synchronous step). It is bounded: when it holds `max`
- * live entries it refuses new claims with {@link ReplayStoreFullError} rather than evict a live
- * one. For more than one process, use a shared store such as jwt-bearer-redis.
+ * An in-process {@link ReplayStore}: a `Set` of keys, and a min-heap of their expiry times that
+ * forgets each key as soon as it expires (checked on every claim, amortised O(1)).
+ * Claims are atomic within one process (check and set run in one synchronous step). It is
+ * bounded: when it holds `max` live entries it refuses new claims with
+ * {@link ReplayStoreFullError} rather than evict a live one; an expired entry never takes a
+ * live one's place. For more than one process, use a shared store such as jwt-bearer-redis.
+ *
+ * Expiry follows the wall clock (`Date.now()`), the clock assertions' `exp` is checked against:
+ * if it is set back, entries are kept longer, never forgotten while their assertions could be
+ * valid again.
  */
 export class MemoryReplayStore implements ReplayStore {
-  private readonly cache: LRUCache<string, true>;
+  /** The live keys (and any that expired since the last claim). */
+  private readonly entries = new Set<string>();
+  /** Min-heap of (expiry in ms since the epoch, key), in two parallel arrays: one record per key. */
+  private readonly heapTimes: number[] = [];
+  private readonly heapKeys: string[] = [];
   private readonly max: number;
-  private lastPurge = 0;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     const max = options.max ?? 100_000;
     if (!Number.isSafeInteger(max) || max < 1) throw new TypeError('MemoryReplayStore option "max" must be a positive integer');
     this.max = max;
-    // `max + 1` leaves lru-cache no reason to evict: we refuse before it would have to.
-    this.cache = new LRUCache<string, true>({ max: max + 1, ttlAutopurge: false, allowStale: false, updateAgeOnGet: false });
   }
 
-  /** Live entries currently held (stale ones may be counted until the next purge). */
+  /** Entries currently held: live ones, and any that expired since the last claim. */
   get size(): number {
-    return this.cache.size;
+    return this.entries.size;
   }
 
   claim(key: string, ttlSeconds: number): Promise<boolean> {
@@ -59,21 +62,72 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   private claimSync(key: string, ttlSeconds: number): boolean {
+    // A NaN expiry would break the heap's order: refuse it rather than remember the key for no time.
+    if (typeof ttlSeconds !== 'number' || Number.isNaN(ttlSeconds)) throw new TypeError('MemoryReplayStore: ttlSeconds must be a number');
     const k = key.length > MAX_KEY_LENGTH ? createHash('sha256').update(key).digest('base64url') : key;
     // A key built by concatenation (as pipeline.ts builds it) is, in V8, a tree of the pieces;
     // reading a character flattens it into one string, so an entry holds ≈ 125 bytes, not ≈ 230.
     k.charCodeAt(0);
-    if (this.cache.has(k)) return false;
-    if (this.cache.size >= this.max) {
-      const now = Date.now();
-      if (now - this.lastPurge >= PURGE_INTERVAL_MS) {
-        this.lastPurge = now;
-        this.cache.purgeStale();
-      }
-      if (this.cache.size >= this.max) throw new ReplayStoreFullError(this.max);
-    }
-    this.cache.set(k, true, { ttl: Math.max(1, Math.ceil(ttlSeconds * 1000)) });
+    const now = Date.now();
+    this.forgetExpired(now);
+    if (this.entries.has(k)) return false;
+    if (this.entries.size >= this.max) throw new ReplayStoreFullError(this.max);
+    const expiry = now + Math.max(1, Math.ceil(ttlSeconds * 1000));
+    this.entries.add(k);
+    this.push(expiry, k);
     return true;
+  }
+
+  /** Drops every entry whose expiry is at or before `now`. */
+  private forgetExpired(now: number): void {
+    const times = this.heapTimes;
+    // Every claim runs this first, so a key is only ever claimed again once its record has been
+    // removed here: the heap holds exactly one record per entry.
+    while (times.length > 0 && times[0]! <= now) {
+      this.entries.delete(this.heapKeys[0]!);
+      this.pop();
+    }
+  }
+
+  private push(time: number, key: string): void {
+    const times = this.heapTimes;
+    const keys = this.heapKeys;
+    let i = times.length;
+    times.push(time);
+    keys.push(key);
+    // Sift up. With similar TTLs each new expiry is the latest, so this usually stops at once.
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (times[parent]! <= time) break;
+      times[i] = times[parent]!;
+      keys[i] = keys[parent]!;
+      i = parent;
+    }
+    times[i] = time;
+    keys[i] = key;
+  }
+
+  /** Removes the root of the heap. */
+  private pop(): void {
+    const times = this.heapTimes;
+    const keys = this.heapKeys;
+    const time = times.pop()!;
+    const key = keys.pop()!;
+    const n = times.length;
+    if (n === 0) return;
+    // Sift the last record down from the root.
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && times[child + 1]! < times[child]!) child += 1;
+      if (times[child]! >= time) break;
+      times[i] = times[child]!;
+      keys[i] = keys[child]!;
+      i = child;
+    }
+    times[i] = time;
+    keys[i] = key;
   }
 }
 

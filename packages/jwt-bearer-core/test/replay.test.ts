@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   createClientAuthenticator,
   createGrantVerifier,
@@ -109,15 +110,103 @@ describe('MemoryReplayStore', () => {
     expect(store.size).toBe(3);
   });
 
-  it('expired entries make room again', async () => {
+  it('expired entries make room again at once, not at the next periodic sweep', async () => {
     const store = new MemoryReplayStore({ max: 2 });
     await store.claim('a', 0.3);
     await store.claim('b', 0.3);
     await expect(store.claim('c', 0.3)).rejects.toBeInstanceOf(ReplayStoreFullError);
-    await sleep(1100);
+    await sleep(350);
     await expect(store.claim('c', 60)).resolves.toBe(true);
     await expect(store.claim('a', 60)).resolves.toBe(true);
     await expect(store.claim('d', 60)).rejects.toBeInstanceOf(ReplayStoreFullError);
+    expect(store.size).toBe(2);
+  });
+
+  describe('on a controlled clock', () => {
+    let now = 1_800_000_000_000;
+    beforeEach(() => jest.spyOn(Date, 'now').mockImplementation(() => now));
+    afterEach(() => jest.restoreAllMocks());
+
+    it('the entry that expires first makes room, whichever was claimed first', async () => {
+      const store = new MemoryReplayStore({ max: 3 });
+      await store.claim('long-1', 60);
+      await store.claim('short', 1);
+      await store.claim('long-2', 60);
+      await expect(store.claim('new', 60)).rejects.toBeInstanceOf(ReplayStoreFullError);
+      now += 1000;
+      await expect(store.claim('new', 60)).resolves.toBe(true);
+      // The long-lived entries are all still remembered.
+      for (const k of ['long-1', 'long-2', 'new']) await expect(store.claim(k, 60)).resolves.toBe(false);
+    });
+
+    it('a key claimed again after it expired is not forgotten when its first claim would have expired', async () => {
+      const store = new MemoryReplayStore({ max: 10 });
+      await store.claim('k', 1);
+      now += 1000;
+      await expect(store.claim('k', 60)).resolves.toBe(true);
+      // The first claim's record is due now; the second claim's entry lives on.
+      await store.claim('other', 60);
+      now += 30_000;
+      await expect(store.claim('k', 60)).resolves.toBe(false);
+      now += 30_000;
+      await expect(store.claim('k', 60)).resolves.toBe(true);
+    });
+
+    it('forgets entries in expiry order however they were claimed', async () => {
+      const store = new MemoryReplayStore({ max: 20 });
+      const start = now;
+      const lifetimes = { a: 1, b: 5, c: 2, d: 6, e: 3, f: 4 };
+      for (const [k, ms] of Object.entries(lifetimes)) await store.claim(k, ms / 1000);
+      for (let t = 1; t <= 6; t++) {
+        now = start + t;
+        await store.claim(`probe-${t}`, 60);
+        const live = Object.values(lifetimes).filter((ms) => ms > t).length;
+        expect(store.size).toBe(live + t);
+      }
+    });
+
+    it('agrees with a plain model of live entries over random claims, TTLs and clock steps', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 8 }),
+          // Short TTLs and clock steps (ms), so that expiries interleave and the heap reorders.
+          fc.array(fc.oneof(fc.record({ key: fc.integer({ min: 0, max: 7 }), ttl: fc.integer({ min: 1, max: 8 }) }), fc.integer({ min: 0, max: 3 })), { maxLength: 150 }),
+          async (max, steps) => {
+            const store = new MemoryReplayStore({ max });
+            const model = new Map<string, number>();
+            for (const step of steps) {
+              if (typeof step === 'number') {
+                now += step;
+                continue;
+              }
+              const key = `k${step.key}`;
+              for (const [k, until] of model) if (until <= now) model.delete(k);
+              const expected = model.has(key) ? false : model.size >= max ? 'full' : true;
+              if (expected === true) model.set(key, now + step.ttl);
+              const got = await store.claim(key, step.ttl / 1000).then(
+                (fresh) => fresh,
+                (err: unknown) => (err instanceof ReplayStoreFullError ? 'full' : err),
+              );
+              expect(got).toBe(expected);
+              expect(store.size).toBe(model.size);
+            }
+          },
+        ),
+        { numRuns: 1000, seed: 7523 },
+      );
+    });
+  });
+
+  it('refuses a TTL that is not a number (the claim rejects; the library answers 503)', async () => {
+    const store = new MemoryReplayStore();
+    for (const ttl of [Number.NaN, '60', undefined]) {
+      await expect(store.claim('k', ttl as number)).rejects.toThrow(new TypeError('MemoryReplayStore: ttlSeconds must be a number'));
+    }
+    await expect(store.claim('k', 60)).resolves.toBe(true);
+    // A TTL of zero or less still records the key, for a millisecond.
+    await expect(store.claim('z', -5)).resolves.toBe(true);
+    await expect(store.claim('forever', Infinity)).resolves.toBe(true);
+    await expect(store.claim('forever', 60)).resolves.toBe(false);
   });
 
   it('refuses a max that is not a positive integer', () => {
