@@ -1,5 +1,6 @@
 import { createClientAuthenticator, createGrantVerifier, type ClientAuthenticator, type GrantVerifier } from '../src';
-import { decodeAssertion } from '../src/jws';
+import fc from 'fast-check';
+import { decodeAssertion, isCanonicalBase64url } from '../src/jws';
 import {
   b64url,
   CLIENT_ID,
@@ -61,6 +62,19 @@ describe('decodeAssertion()', () => {
     expect(decodeError(malleated)).toMatchObject({ code: 'ERR_ASSERTION_MALFORMED', detail: 'signature is not canonical base64url' });
     await expectRejected(grants.verify(grantRequest(malleated)), 'ERR_ASSERTION_MALFORMED', 'invalid_grant', 400);
     await expect(grants.verify(grantRequest(token))).resolves.toMatchObject({ issuer: GRANT_ISSUER });
+  });
+
+  it('knows canonical base64url exactly as a decode and re-encode round trip does', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const roundTrip = (text: string) => Buffer.from(text, 'base64url').toString('base64url') === text;
+    // Every last character after every length class, and then random texts.
+    for (const prefix of ['', 'A', 'AB', 'ABC', 'ABCD']) {
+      for (const c of alphabet) expect([prefix + c, isCanonicalBase64url(prefix + c)]).toEqual([prefix + c, roundTrip(prefix + c)]);
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...alphabet), minLength: 1, maxLength: 400 }), (text) => isCanonicalBase64url(text) === roundTrip(text)),
+      { numRuns: 2000, seed: 7515 },
+    );
   });
 
   it('refuses an assertion longer than maxLength before decoding it (ERR_ASSERTION_TOO_LONG)', () => {
