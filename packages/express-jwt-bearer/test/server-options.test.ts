@@ -29,6 +29,8 @@ import {
 setFlagsFromString('--allow-natives-syntax');
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
 const haveSameShape = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
 
 describe.each(EXPRESSES)('%s', (_name, expressLib) => {
   const servers = serversClosedAfterEach();
@@ -62,7 +64,7 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     expect(plain).toEqual([IncomingMessage.prototype]);
   });
 
-  test('concurrent requests share one V8 shape after Express has set them up', async () => {
+  test('concurrent requests share one V8 shape after Express has set them up, with fast properties', async () => {
     const app = expressLib();
     const held: [Request, Response][] = [];
     let release: () => void = () => undefined;
@@ -88,6 +90,9 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     const [[reqA, resA], [reqB, resB]] = held as [[Request, Response], [Request, Response]];
     expect(haveSameShape(reqA, reqB)).toBe(true);
     expect(haveSameShape(resA, resB)).toBe(true);
+    // Not V8's slow dictionary mode, which a response with Node's ≈ 40 fields falls into when
+    // its constructor does not tell V8 to expect that many.
+    expect([hasFastProperties(reqA), hasFastProperties(resA)]).toEqual([true, true]);
     for (const [, res] of held) res.status(204).end();
     expect(await answers).toEqual([204, 204]);
   });
@@ -161,6 +166,7 @@ describe('serverOptions() itself', () => {
     const app = express();
     const first = serverOptions(app);
     expect(serverOptions(app)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
     expect(first.IncomingMessage).toEqual(expect.any(Function));
     expect(first.ServerResponse).toEqual(expect.any(Function));
     const other = serverOptions(express());
