@@ -22,23 +22,30 @@ export class ReplayStoreFullError extends Error {
 /** Keys longer than this are stored as their SHA-256, so an entry's size is bounded. */
 const MAX_KEY_LENGTH = 96;
 
+/** Expired entries forgotten per claim at most (more only when the store is full), so that no claim stalls. */
+const FORGET_PER_CLAIM = 64;
+
 /**
- * An in-process {@link ReplayStore}: a `Set` of keys, and a min-heap of their expiry times that
- * forgets each key as soon as it expires (checked on every claim, amortised O(1)).
- * Claims are atomic within one process (check and set run in one synchronous step). It is
- * bounded: when it holds `max` live entries it refuses new claims with
- * {@link ReplayStoreFullError} rather than evict a live one; an expired entry never takes a
- * live one's place. For more than one process, use a shared store such as jwt-bearer-redis.
+ * An in-process {@link ReplayStore}: a `Set` of keys, and a min-heap of their expiry times from
+ * which every claim first forgets what has expired (up to 64 entries, O(log n) each; as many as
+ * it takes to make room when the store is full). Claims are atomic within one process (check
+ * and set run in one synchronous step). It is bounded: when it holds `max` live entries it
+ * refuses new claims with {@link ReplayStoreFullError} rather than evict a live one. For more
+ * than one process, use a shared store such as jwt-bearer-redis.
  *
- * Expiry follows the wall clock (`Date.now()`), the clock assertions' `exp` is checked against:
- * if it is set back, entries are kept longer, never forgotten while their assertions could be
- * valid again.
+ * An entry is forgotten only once its TTL has passed on both the monotonic clock and the wall
+ * clock (the one assertions' `exp` is checked against), strictly after its last millisecond: a
+ * wall clock set back or forward never makes it forget an entry early.
  */
 export class MemoryReplayStore implements ReplayStore {
-  /** The live keys (and any that expired since the last claim). */
+  /** The keys held: live ones, and expired ones not yet forgotten. */
   private readonly entries = new Set<string>();
-  /** Min-heap of (expiry in ms since the epoch, key), in two parallel arrays: one record per key. */
-  private readonly heapTimes: number[] = [];
+  /**
+   * Min-heap by monotonic expiry (`performance.now()` ms), in parallel arrays with each record's
+   * wall-clock expiry (`Date.now()` ms) and key: one record per key held.
+   */
+  private readonly heapDue: number[] = [];
+  private readonly heapWallDue: number[] = [];
   private readonly heapKeys: string[] = [];
   private readonly max: number;
 
@@ -48,7 +55,7 @@ export class MemoryReplayStore implements ReplayStore {
     this.max = max;
   }
 
-  /** Entries currently held: live ones, and any that expired since the last claim. */
+  /** Keys currently held: live ones, and any expired ones not yet forgotten. */
   get size(): number {
     return this.entries.size;
   }
@@ -66,52 +73,67 @@ export class MemoryReplayStore implements ReplayStore {
     if (typeof ttlSeconds !== 'number' || Number.isNaN(ttlSeconds)) throw new TypeError('MemoryReplayStore: ttlSeconds must be a number');
     const k = key.length > MAX_KEY_LENGTH ? createHash('sha256').update(key).digest('base64url') : key;
     // A key built by concatenation (as pipeline.ts builds it) is, in V8, a tree of the pieces;
-    // reading a character flattens it into one string, so an entry holds ≈ 125 bytes, not ≈ 230.
+    // reading a character flattens it into one string, so an entry holds ≈ 130 bytes, not ≈ 240.
     k.charCodeAt(0);
-    const now = Date.now();
-    this.forgetExpired(now);
+    const now = performance.now();
+    const wallNow = Date.now();
+    this.forgetExpired(now, wallNow);
     if (this.entries.has(k)) return false;
     if (this.entries.size >= this.max) throw new ReplayStoreFullError(this.max);
-    const expiry = now + Math.max(1, Math.ceil(ttlSeconds * 1000));
+    const ttl = Math.max(1, Math.ceil(ttlSeconds * 1000));
     this.entries.add(k);
-    this.push(expiry, k);
+    this.push(now + ttl, wallNow + ttl, k);
     return true;
   }
 
-  /** Drops every entry whose expiry is at or before `now`. */
-  private forgetExpired(now: number): void {
-    const times = this.heapTimes;
-    // Every claim runs this first, so a key is only ever claimed again once its record has been
-    // removed here: the heap holds exactly one record per entry.
-    while (times.length > 0 && times[0]! <= now) {
-      this.entries.delete(this.heapKeys[0]!);
+  /**
+   * Forgets entries whose TTL has passed on both clocks: up to {@link FORGET_PER_CLAIM}, and past
+   * that only while the store is full. An expired key not yet forgotten still answers as a
+   * replay; through the library that cannot matter, as its assertion fails its time checks first.
+   */
+  private forgetExpired(now: number, wallNow: number): void {
+    const due = this.heapDue;
+    let budget = FORGET_PER_CLAIM;
+    while (due.length > 0 && due[0]! < now && (budget > 0 || this.entries.size >= this.max)) {
+      budget -= 1;
+      const wallDue = this.heapWallDue[0]!;
+      const expired = this.heapKeys[0]!;
       this.pop();
+      if (wallDue < wallNow) this.entries.delete(expired);
+      // The wall clock was set back: keep the entry until it passes its wall-clock expiry too.
+      else this.push(now + (wallDue - wallNow), wallDue, expired);
     }
   }
 
-  private push(time: number, key: string): void {
-    const times = this.heapTimes;
+  private push(due: number, wallDue: number, key: string): void {
+    const times = this.heapDue;
+    const walls = this.heapWallDue;
     const keys = this.heapKeys;
     let i = times.length;
-    times.push(time);
+    times.push(due);
+    walls.push(wallDue);
     keys.push(key);
     // Sift up. With similar TTLs each new expiry is the latest, so this usually stops at once.
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (times[parent]! <= time) break;
+      if (times[parent]! <= due) break;
       times[i] = times[parent]!;
+      walls[i] = walls[parent]!;
       keys[i] = keys[parent]!;
       i = parent;
     }
-    times[i] = time;
+    times[i] = due;
+    walls[i] = wallDue;
     keys[i] = key;
   }
 
   /** Removes the root of the heap. */
   private pop(): void {
-    const times = this.heapTimes;
+    const times = this.heapDue;
+    const walls = this.heapWallDue;
     const keys = this.heapKeys;
-    const time = times.pop()!;
+    const due = times.pop()!;
+    const wallDue = walls.pop()!;
     const key = keys.pop()!;
     const n = times.length;
     if (n === 0) return;
@@ -121,12 +143,14 @@ export class MemoryReplayStore implements ReplayStore {
       let child = 2 * i + 1;
       if (child >= n) break;
       if (child + 1 < n && times[child + 1]! < times[child]!) child += 1;
-      if (times[child]! >= time) break;
+      if (times[child]! >= due) break;
       times[i] = times[child]!;
+      walls[i] = walls[child]!;
       keys[i] = keys[child]!;
       i = child;
     }
-    times[i] = time;
+    times[i] = due;
+    walls[i] = wallDue;
     keys[i] = key;
   }
 }

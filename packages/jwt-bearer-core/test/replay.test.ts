@@ -122,10 +122,28 @@ describe('MemoryReplayStore', () => {
     expect(store.size).toBe(2);
   });
 
-  describe('on a controlled clock', () => {
-    let now = 1_800_000_000_000;
-    beforeEach(() => jest.spyOn(Date, 'now').mockImplementation(() => now));
+  describe('on controlled clocks (monotonic and wall)', () => {
+    let mono = 1_000;
+    let wall = 1_800_000_000_000;
+    /** Time passing: both clocks move. */
+    const advance = (ms: number) => {
+      mono += ms;
+      wall += ms;
+    };
+    beforeEach(() => {
+      jest.spyOn(performance, 'now').mockImplementation(() => mono);
+      jest.spyOn(Date, 'now').mockImplementation(() => wall);
+    });
     afterEach(() => jest.restoreAllMocks());
+
+    it('holds an entry through the last millisecond of its TTL and forgets it after', async () => {
+      const store = new MemoryReplayStore();
+      await store.claim('k', 1);
+      advance(1000);
+      await expect(store.claim('k', 1)).resolves.toBe(false);
+      advance(1);
+      await expect(store.claim('k', 1)).resolves.toBe(true);
+    });
 
     it('the entry that expires first makes room, whichever was claimed first', async () => {
       const store = new MemoryReplayStore({ max: 3 });
@@ -133,36 +151,82 @@ describe('MemoryReplayStore', () => {
       await store.claim('short', 1);
       await store.claim('long-2', 60);
       await expect(store.claim('new', 60)).rejects.toBeInstanceOf(ReplayStoreFullError);
-      now += 1000;
+      advance(1001);
       await expect(store.claim('new', 60)).resolves.toBe(true);
       // The long-lived entries are all still remembered.
       for (const k of ['long-1', 'long-2', 'new']) await expect(store.claim(k, 60)).resolves.toBe(false);
     });
 
-    it('a key claimed again after it expired is not forgotten when its first claim would have expired', async () => {
-      const store = new MemoryReplayStore({ max: 10 });
-      await store.claim('k', 1);
-      now += 1000;
-      await expect(store.claim('k', 60)).resolves.toBe(true);
-      // The first claim's record is due now; the second claim's entry lives on.
-      await store.claim('other', 60);
-      now += 30_000;
-      await expect(store.claim('k', 60)).resolves.toBe(false);
-      now += 30_000;
-      await expect(store.claim('k', 60)).resolves.toBe(true);
-    });
-
     it('forgets entries in expiry order however they were claimed', async () => {
       const store = new MemoryReplayStore({ max: 20 });
-      const start = now;
       const lifetimes = { a: 1, b: 5, c: 2, d: 6, e: 3, f: 4 };
       for (const [k, ms] of Object.entries(lifetimes)) await store.claim(k, ms / 1000);
       for (let t = 1; t <= 6; t++) {
-        now = start + t;
+        advance(1);
         await store.claim(`probe-${t}`, 60);
-        const live = Object.values(lifetimes).filter((ms) => ms > t).length;
-        expect(store.size).toBe(live + t);
+        // Forgotten strictly after their last millisecond: those with a lifetime under t.
+        const held = Object.values(lifetimes).filter((ms) => ms >= t).length;
+        expect(store.size).toBe(held + t);
       }
+    });
+
+    it('a wall clock set forward does not make it forget: the monotonic TTL still runs', async () => {
+      const store = new MemoryReplayStore();
+      await store.claim('k', 60);
+      wall += 3_600_000;
+      await store.claim('other', 60);
+      // Set right again: the assertion is valid again, and still refused as a replay.
+      wall -= 3_600_000 - 10_000;
+      await expect(store.claim('k', 60)).resolves.toBe(false);
+      advance(60_001);
+      await expect(store.claim('k', 60)).resolves.toBe(true);
+    });
+
+    it('a wall clock set back does not make it forget: the wall-clock TTL still runs', async () => {
+      const store = new MemoryReplayStore();
+      await store.claim('k', 60);
+      wall -= 3_600_000;
+      advance(60_001);
+      // 60 s have passed, but by the wall clock the assertion is valid for another hour.
+      await expect(store.claim('k', 60)).resolves.toBe(false);
+      advance(3_600_000);
+      await expect(store.claim('k', 60)).resolves.toBe(true);
+    });
+
+    it('records moved in the heap keep their own wall-clock expiry', async () => {
+      const store = new MemoryReplayStore();
+      await store.claim('p', 0.008);
+      wall -= 100;
+      // Due before p on the monotonic clock: it goes above p in the heap.
+      await store.claim('n', 0.001);
+      advance(9);
+      await store.claim('x', 60);
+      // Both are past their monotonic TTL; by the wall clock n is expired, p is not.
+      await expect(store.claim('p', 60)).resolves.toBe(false);
+      await expect(store.claim('n', 60)).resolves.toBe(true);
+    });
+
+    it('forgets at most 64 expired entries per claim, so no claim stalls on a backlog', async () => {
+      const store = new MemoryReplayStore({ max: 1000 });
+      for (let i = 0; i < 300; i++) await store.claim(`old-${i}`, 0.001);
+      advance(2);
+      await store.claim('x', 60);
+      expect(store.size).toBe(300 - 64 + 1);
+      await store.claim('y', 60);
+      expect(store.size).toBe(300 - 128 + 2);
+    });
+
+    it('when full, keeps forgetting past 64 until an expired entry makes room', async () => {
+      const store = new MemoryReplayStore({ max: 65 });
+      // 64 entries due first on the monotonic clock, but kept by the wall clock (set back below)...
+      for (let i = 0; i < 64; i++) await store.claim(`kept-${i}`, 0.001);
+      wall -= 3_600_000;
+      advance(1);
+      // ...and one due after them on both clocks.
+      await store.claim('expires', 0.001);
+      advance(5);
+      await expect(store.claim('new', 60)).resolves.toBe(true);
+      for (let i = 0; i < 64; i += 9) await expect(store.claim(`kept-${i}`, 60)).resolves.toBe(false);
     });
 
     it('agrees with a plain model of live entries over random claims, TTLs and clock steps', async () => {
@@ -176,13 +240,13 @@ describe('MemoryReplayStore', () => {
             const model = new Map<string, number>();
             for (const step of steps) {
               if (typeof step === 'number') {
-                now += step;
+                advance(step);
                 continue;
               }
               const key = `k${step.key}`;
-              for (const [k, until] of model) if (until <= now) model.delete(k);
+              for (const [k, until] of model) if (until < mono) model.delete(k);
               const expected = model.has(key) ? false : model.size >= max ? 'full' : true;
-              if (expected === true) model.set(key, now + step.ttl);
+              if (expected === true) model.set(key, mono + step.ttl);
               const got = await store.claim(key, step.ttl / 1000).then(
                 (fresh) => fresh,
                 (err: unknown) => (err instanceof ReplayStoreFullError ? 'full' : err),
@@ -193,6 +257,44 @@ describe('MemoryReplayStore', () => {
           },
         ),
         { numRuns: 1000, seed: 7523 },
+      );
+    });
+
+    it('never forgets a live entry, whatever the wall clock does', async () => {
+      // Live: its TTL has not passed on the monotonic clock, or not on the wall clock.
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 8 }),
+          fc.array(
+            fc.oneof(
+              fc.record({ key: fc.integer({ min: 0, max: 7 }), ttl: fc.integer({ min: 1, max: 8 }) }),
+              fc.integer({ min: 0, max: 3 }),
+              fc.record({ jump: fc.integer({ min: -10, max: 10 }) }),
+            ),
+            { maxLength: 150 },
+          ),
+          async (max, steps) => {
+            const store = new MemoryReplayStore({ max });
+            const model = new Map<string, { due: number; wallDue: number }>();
+            for (const step of steps) {
+              if (typeof step === 'number') advance(step);
+              else if ('jump' in step) wall += step.jump;
+              else {
+                const key = `k${step.key}`;
+                const entry = model.get(key);
+                const live = entry !== undefined && !(entry.due < mono && entry.wallDue < wall);
+                const got = await store.claim(key, step.ttl / 1000).then(
+                  (fresh) => fresh,
+                  (err: unknown) => (err instanceof ReplayStoreFullError ? 'full' : err),
+                );
+                if (live) expect(got).toBe(false);
+                else expect([true, false, 'full']).toContain(got);
+                if (got === true) model.set(key, { due: mono + step.ttl, wallDue: wall + step.ttl });
+              }
+            }
+          },
+        ),
+        { numRuns: 1000, seed: 7521 },
       );
     });
   });
