@@ -39,7 +39,7 @@ function check(prototype: unknown, base: object, name: string): object {
  * swapped gives that object a hidden class of its own. Express and its router add several to
  * each `req` and `res` right after the swap, so no two requests share a shape, and every
  * property access on them (in Express, in Node's HTTP code, in every middleware) misses V8's
- * caches. On the benchmark machine an Express no-op route serves ≈ 4× the requests per second
+ * caches. On the benchmark machine an Express no-op route serves ≈ 3.5× the requests per second
  * with these options, and a token route with `clientAssertion()` ≈ 2×.
  *
  * Express behaves the same: it still sets the same prototypes, `req instanceof
