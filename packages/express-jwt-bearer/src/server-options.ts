@@ -106,6 +106,7 @@ export function classesOn(request: object, response: object, Request = IncomingM
   const responseConstructor = Response as unknown as NodeConstructor;
   function ExpressRequest(this: Fields, socket: Socket): void {
     requestConstructor.call(this, socket);
+    /* istanbul ignore if: the size hint for V8, never run */
     if (sizeHint.on) {
       this.f0 = 0; this.f1 = 0; this.f2 = 0; this.f3 = 0; this.f4 = 0; this.f5 = 0; this.f6 = 0; this.f7 = 0;
       this.f8 = 0; this.f9 = 0; this.f10 = 0; this.f11 = 0; this.f12 = 0; this.f13 = 0; this.f14 = 0; this.f15 = 0;
@@ -116,6 +117,7 @@ export function classesOn(request: object, response: object, Request = IncomingM
   ExpressRequest.prototype = request;
   function ExpressResponse(this: Fields, req: IncomingMessage, options?: unknown): void {
     responseConstructor.call(this, req, options);
+    /* istanbul ignore if: the size hint for V8, never run */
     if (sizeHint.on) {
       this.f0 = 0; this.f1 = 0; this.f2 = 0; this.f3 = 0; this.f4 = 0; this.f5 = 0; this.f6 = 0; this.f7 = 0;
       this.f8 = 0; this.f9 = 0; this.f10 = 0; this.f11 = 0; this.f12 = 0; this.f13 = 0; this.f14 = 0; this.f15 = 0;
