@@ -614,7 +614,7 @@ export async function runMain(framework: string, toListener: (as: AuthorizationS
     running = await serve((issuer) => {
       as = new AuthorizationServer({ issuer, replayStore: replay.store, log });
       return { listener: toListener(as), close: () => replay.close() };
-    }, serverOptions ? { serverOptions } : {});
+    }, { serverOptions });
   } catch (err) {
     await replay.close();
     throw err;

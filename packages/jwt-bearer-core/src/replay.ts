@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { ReplayStore } from './types';
 
 /** Options of {@link MemoryReplayStore}. */
@@ -106,35 +107,26 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   private push(due: number, wallDue: number, key: string): void {
-    const times = this.heapDue;
-    const walls = this.heapWallDue;
-    const keys = this.heapKeys;
-    let i = times.length;
-    times.push(due);
-    walls.push(wallDue);
-    keys.push(key);
+    let i = this.heapDue.length;
+    this.heapDue.push(due);
+    this.heapWallDue.push(wallDue);
+    this.heapKeys.push(key);
     // Sift up. With similar TTLs each new expiry is the latest, so this usually stops at once.
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (times[parent]! <= due) break;
-      times[i] = times[parent]!;
-      walls[i] = walls[parent]!;
-      keys[i] = keys[parent]!;
+      if (this.heapDue[parent]! <= due) break;
+      this.move(parent, i);
       i = parent;
     }
-    times[i] = due;
-    walls[i] = wallDue;
-    keys[i] = key;
+    this.place(i, due, wallDue, key);
   }
 
   /** Removes the root of the heap. */
   private pop(): void {
     const times = this.heapDue;
-    const walls = this.heapWallDue;
-    const keys = this.heapKeys;
     const due = times.pop()!;
-    const wallDue = walls.pop()!;
-    const key = keys.pop()!;
+    const wallDue = this.heapWallDue.pop()!;
+    const key = this.heapKeys.pop()!;
     const n = times.length;
     if (n === 0) return;
     // Sift the last record down from the root.
@@ -144,14 +136,24 @@ export class MemoryReplayStore implements ReplayStore {
       if (child >= n) break;
       if (child + 1 < n && times[child + 1]! < times[child]!) child += 1;
       if (times[child]! >= due) break;
-      times[i] = times[child]!;
-      walls[i] = walls[child]!;
-      keys[i] = keys[child]!;
+      this.move(child, i);
       i = child;
     }
-    times[i] = due;
-    walls[i] = wallDue;
-    keys[i] = key;
+    this.place(i, due, wallDue, key);
+  }
+
+  /** Copies the record at `from` to `to`, in all three arrays. */
+  private move(from: number, to: number): void {
+    this.heapDue[to] = this.heapDue[from]!;
+    this.heapWallDue[to] = this.heapWallDue[from]!;
+    this.heapKeys[to] = this.heapKeys[from]!;
+  }
+
+  /** Writes a record at `i`, in all three arrays. */
+  private place(i: number, due: number, wallDue: number, key: string): void {
+    this.heapDue[i] = due;
+    this.heapWallDue[i] = wallDue;
+    this.heapKeys[i] = key;
   }
 }
 

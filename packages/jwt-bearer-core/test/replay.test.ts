@@ -135,6 +135,12 @@ describe('MemoryReplayStore', () => {
       jest.spyOn(Date, 'now').mockImplementation(() => wall);
     });
     afterEach(() => jest.restoreAllMocks());
+    /** A claim's answer, with a full store's refusal as 'full' (TTL in ms). */
+    const outcome = (store: MemoryReplayStore, key: string, ttlMs: number) =>
+      store.claim(key, ttlMs / 1000).then(
+        (fresh) => fresh,
+        (err: unknown) => (err instanceof ReplayStoreFullError ? 'full' : err),
+      );
 
     it('holds an entry through the last millisecond of its TTL and forgets it after', async () => {
       const store = new MemoryReplayStore();
@@ -247,10 +253,7 @@ describe('MemoryReplayStore', () => {
               for (const [k, until] of model) if (until < mono) model.delete(k);
               const expected = model.has(key) ? false : model.size >= max ? 'full' : true;
               if (expected === true) model.set(key, mono + step.ttl);
-              const got = await store.claim(key, step.ttl / 1000).then(
-                (fresh) => fresh,
-                (err: unknown) => (err instanceof ReplayStoreFullError ? 'full' : err),
-              );
+              const got = await outcome(store, key, step.ttl);
               expect(got).toBe(expected);
               expect(store.size).toBe(model.size);
             }
@@ -283,10 +286,7 @@ describe('MemoryReplayStore', () => {
                 const key = `k${step.key}`;
                 const entry = model.get(key);
                 const live = entry !== undefined && !(entry.due < mono && entry.wallDue < wall);
-                const got = await store.claim(key, step.ttl / 1000).then(
-                  (fresh) => fresh,
-                  (err: unknown) => (err instanceof ReplayStoreFullError ? 'full' : err),
-                );
+                const got = await outcome(store, key, step.ttl);
                 if (live) expect(got).toBe(false);
                 else expect([true, false, 'full']).toContain(got);
                 if (got === true) model.set(key, { due: mono + step.ttl, wallDue: wall + step.ttl });
