@@ -27,7 +27,7 @@ async function main() {
   for (let i = 0; i < N; i++) {
     // As in production: the jti is a flat string out of JSON.parse (crypto.randomUUID() itself
     // returns a rope of 20-odd pieces, which would triple the measured size), and the key is
-    // built the way pipeline.ts builds it, one template literal per claim.
+    // built the way the core's verify/pipeline.ts builds it, one template literal per claim.
     const { jti } = JSON.parse(`{"jti":"${crypto.randomUUID()}"}`);
     if (await store.claim(`client:${scope.length}:${scope}:${jti}`, 330)) accepted += 1;
   }

@@ -1,6 +1,6 @@
 import { constants, createPrivateKey, createSecretKey, KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { isAlgorithm } from './algorithms';
+import { isAlgorithm } from './jose/algorithms';
 import type { Algorithm, Jwk } from './types';
 
 /** Options of {@link createAssertion}. */

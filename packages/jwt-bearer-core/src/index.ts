@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 export { JWT_BEARER_GRANT_TYPE, JWT_BEARER_CLIENT_ASSERTION_TYPE } from './constants';
-export { createGrantVerifier } from './grant';
-export { createClientAuthenticator, clientAuthenticationRequired } from './client';
+export { createGrantVerifier } from './verify/grant';
+export { createClientAuthenticator, clientAuthenticationRequired } from './verify/client';
 export { createAssertion, type CreateAssertionOptions } from './create-assertion';
 export {
   OAuthError,
@@ -19,8 +19,8 @@ export {
   type ErrorResponse,
   type AssertionUse,
 } from './errors';
-export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay';
-export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './algorithms';
+export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay/memory-store';
+export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './jose/algorithms';
 export type * from './types';
 export {
   readRequestForm,
@@ -38,4 +38,4 @@ export {
   type GrantMiddlewareOptions,
   type ClientMiddlewareOptions,
   type SplitOptions,
-} from './middleware';
+} from './adapter/middleware';

@@ -1,8 +1,8 @@
-import { ALL_ALGORITHMS, isAlgorithm } from './algorithms';
+import { ALL_ALGORITHMS, isAlgorithm } from './jose/algorithms';
 import type { AssertionUse } from './errors';
-import { JWKS_DEFAULTS, RemoteKeySets, type ResolvedJwksOptions } from './jwks';
-import { Offloader } from './offload';
-import { defaultReplayStore } from './replay';
+import { JWKS_DEFAULTS, RemoteKeySets, type ResolvedJwksOptions } from './trust/jwks';
+import { Offloader } from './verify/offload';
+import { defaultReplayStore } from './replay/memory-store';
 import type { Algorithm, CommonOptions, OffloadMode, RejectionEvent, ReplayStore, WarningEvent } from './types';
 
 /** Options common to both uses, validated, with defaults applied, frozen. */

@@ -7,7 +7,7 @@ import {
   type Algorithm,
   type ClientAuthenticator,
 } from '../src';
-import { ALGORITHMS, ALL_ALGORITHMS, isAlgorithm } from '../src/algorithms';
+import { ALGORITHMS, ALL_ALGORITHMS, isAlgorithm } from '../src/jose/algorithms';
 import {
   b64url,
   clientClaims,

@@ -1,6 +1,6 @@
 import { createClientAuthenticator, createGrantVerifier, type ClientAuthenticator, type GrantVerifier } from '../src';
 import fc from 'fast-check';
-import { decodeAssertion, isCanonicalBase64url } from '../src/jws';
+import { decodeAssertion, isCanonicalBase64url } from '../src/jose/jws';
 import {
   b64url,
   CLIENT_ID,

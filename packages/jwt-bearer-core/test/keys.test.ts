@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import { createClientAuthenticator, createGrantVerifier } from '../src';
-import { ALGORITHMS } from '../src/algorithms';
-import { importJwk, importJwkSet, importPublicKey, importSecret, MAX_KEYS_TRIED, selectKeys, StaticKeySource, type KeyEntry } from '../src/keys';
+import { ALGORITHMS } from '../src/jose/algorithms';
+import { importJwk, importJwkSet, importPublicKey, importSecret, MAX_KEYS_TRIED, selectKeys, StaticKeySource, type KeyEntry } from '../src/trust/keys';
 import {
   certificateInfo,
   CLIENT_ID,

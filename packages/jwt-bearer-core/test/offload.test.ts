@@ -1,7 +1,7 @@
 import type * as Crypto from 'node:crypto';
 import { createAssertion, createClientAuthenticator, createGrantVerifier, MemoryReplayStore, type Algorithm, type OffloadMode } from '../src';
-import { ALGORITHMS } from '../src/algorithms';
-import { Offloader, PROBE_EVERY, PROBE_INTERVAL_MS, QUIET_CHECKS_TO_STOP } from '../src/offload';
+import { ALGORITHMS } from '../src/jose/algorithms';
+import { Offloader, PROBE_EVERY, PROBE_INTERVAL_MS, QUIET_CHECKS_TO_STOP } from '../src/verify/offload';
 import {
   clientClaims,
   clientRequest,

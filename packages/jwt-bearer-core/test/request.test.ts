@@ -1,5 +1,5 @@
 import { createClientAuthenticator, createGrantVerifier, type ClientAuthenticator, type GrantVerifier } from '../src';
-import { challengeHeaders, formBody, header, param, parseScope } from '../src/request';
+import { challengeHeaders, formBody, header, param, parseScope } from '../src/http/request';
 import {
   CLIENT_ASSERTION_TYPE,
   CLIENT_ID,

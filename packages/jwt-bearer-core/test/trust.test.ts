@@ -6,7 +6,7 @@ import {
   type TrustedIssuer,
 } from '../src';
 import { resolveCommonOptions } from '../src/options';
-import { clientTrust, issuerTrust } from '../src/trust';
+import { clientTrust, issuerTrust } from '../src/trust/registry';
 import {
   CLIENT_ID,
   clientClaims,

@@ -1,10 +1,10 @@
 import { KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ALGORITHMS } from './algorithms';
-import { OAuthError } from './errors';
+import { ALGORITHMS } from '../jose/algorithms';
+import { OAuthError } from '../errors';
 import { importJwkSet, importPublicKey, importSecret, StaticKeySource, type KeySource } from './keys';
-import { algorithmList, fail, isPlainObject, nonEmptyString, rejectUnknown, type ResolvedOptions } from './options';
-import type { Algorithm, ClientRegistration, Resolver, TrustedIssuer } from './types';
+import { algorithmList, fail, isPlainObject, nonEmptyString, rejectUnknown, type ResolvedOptions } from '../options';
+import type { Algorithm, ClientRegistration, Resolver, TrustedIssuer } from '../types';
 
 /** A registration (trusted issuer or client) with its keys parsed and its algorithms settled. */
 export interface Party<R> {

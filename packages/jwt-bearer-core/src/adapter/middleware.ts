@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { JWT_BEARER_GRANT_TYPE } from './constants';
-import { OAuthError, type AssertionUse } from './errors';
-import { fail, isPlainObject } from './options';
-import { report } from './pipeline';
-import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from './types';
+import { JWT_BEARER_GRANT_TYPE } from '../constants';
+import { OAuthError, type AssertionUse } from '../errors';
+import { fail, isPlainObject } from '../options';
+import { report } from '../verify/pipeline';
+import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from '../types';
 
 /*
  * Framework-free pieces both adapters share, so that express-jwt-bearer and koa-jwt-bearer stay

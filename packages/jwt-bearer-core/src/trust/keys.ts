@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, createSecretKey, KeyObject, X509Certificate } from 'node:crypto';
-import { ALGORITHMS, ALL_ALGORITHMS, type AlgorithmSpec } from './algorithms';
-import type { Algorithm, Jwk, JwkSet, PublicKeyInput, SecretInput } from './types';
+import { ALGORITHMS, ALL_ALGORITHMS, type AlgorithmSpec } from '../jose/algorithms';
+import type { Algorithm, Jwk, JwkSet, PublicKeyInput, SecretInput } from '../types';
 
 /** One usable key, parsed once, with what it may be selected by. */
 export interface KeyEntry {

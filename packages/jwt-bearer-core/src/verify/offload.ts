@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { OffloadMode } from './types';
+import type { OffloadMode } from '../types';
 
 /**
  * In `'auto'` mode, a check that starts while none is pending counts as quiet; this many quiet

@@ -1,10 +1,10 @@
-import { JWT_BEARER_GRANT_TYPE } from './constants';
-import { decodeAssertion } from './jws';
-import { resolveCommonOptions } from './options';
+import { JWT_BEARER_GRANT_TYPE } from '../constants';
+import { decodeAssertion } from '../jose/jws';
+import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
-import { formBody, param, parseScope } from './request';
-import { issuerTrust } from './trust';
-import type { AssertionClaims, AssertionHeader, GrantContext, GrantPrincipal, GrantVerifier, GrantVerifierOptions, TokenRequest } from './types';
+import { formBody, param, parseScope } from '../http/request';
+import { issuerTrust } from '../trust/registry';
+import type { AssertionClaims, AssertionHeader, GrantContext, GrantPrincipal, GrantVerifier, GrantVerifierOptions, TokenRequest } from '../types';
 
 /** `typ` values a grant assertion may carry (lower case). Explicitly typed other JWTs are refused. */
 const GRANT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose', 'application/jose']);

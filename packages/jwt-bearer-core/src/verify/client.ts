@@ -1,10 +1,10 @@
-import { JWT_BEARER_CLIENT_ASSERTION_TYPE } from './constants';
-import { OAuthError } from './errors';
-import { decodeAssertion } from './jws';
-import { resolveCommonOptions } from './options';
+import { JWT_BEARER_CLIENT_ASSERTION_TYPE } from '../constants';
+import { OAuthError } from '../errors';
+import { decodeAssertion } from '../jose/jws';
+import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, observe, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
-import { challengeHeaders, formBody, header, param } from './request';
-import { clientTrust } from './trust';
+import { challengeHeaders, formBody, header, param } from '../http/request';
+import { clientTrust } from '../trust/registry';
 import type {
   AssertionClaims,
   AssertionHeader,
@@ -14,7 +14,7 @@ import type {
   ClientAuthenticatorOptions,
   ClientPrincipal,
   TokenRequest,
-} from './types';
+} from '../types';
 
 /**
  * `typ` values a client assertion may carry (lower case): plain JWT, and the explicit type of

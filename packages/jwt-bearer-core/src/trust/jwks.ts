@@ -2,10 +2,10 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { JwksClient } from 'jwks-rsa';
 import { LRUCache } from 'lru-cache';
-import type { AlgorithmSpec } from './algorithms';
-import { OAuthError, type AssertionUse } from './errors';
+import type { AlgorithmSpec } from '../jose/algorithms';
+import { OAuthError, type AssertionUse } from '../errors';
 import { ASYMMETRIC_ALGORITHMS, importJwk, selectKeys, type KeyEntry, type KeyHint, type KeySource, type Selection } from './keys';
-import type { Algorithm, JwksOptions } from './types';
+import type { Algorithm, JwksOptions } from '../types';
 
 /** {@link JwksOptions} with every default filled in. */
 export type ResolvedJwksOptions = Required<Omit<JwksOptions, 'requestHeaders' | 'requestAgent'>> &

@@ -1,5 +1,5 @@
 import { constants, createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import type { Algorithm } from './types';
+import type { Algorithm } from '../types';
 
 /** What kind of key an algorithm needs. */
 export type KeyKind = 'rsa' | 'ec' | 'okp' | 'secret';

@@ -1,11 +1,11 @@
-import { ALGORITHMS, isAlgorithm, type AlgorithmSpec } from './algorithms';
-import { isOAuthError, OAuthError, type AssertionUse, type ErrorCode } from './errors';
-import type { DecodedAssertion } from './jws';
-import type { ResolvedOptions } from './options';
-import { ReplayStoreFullError } from './replay';
-import type { Selection } from './keys';
-import type { Party } from './trust';
-import type { AssertionClaims, AssertionHeader, RejectionEvent } from './types';
+import { ALGORITHMS, isAlgorithm, type AlgorithmSpec } from '../jose/algorithms';
+import { isOAuthError, OAuthError, type AssertionUse, type ErrorCode } from '../errors';
+import type { DecodedAssertion } from '../jose/jws';
+import type { ResolvedOptions } from '../options';
+import { ReplayStoreFullError } from '../replay/memory-store';
+import type { Selection } from '../trust/keys';
+import type { Party } from '../trust/registry';
+import type { AssertionClaims, AssertionHeader, RejectionEvent } from '../types';
 
 /** What is known of an assertion while it is checked, for the `onError` event. */
 export interface Seen {

@@ -1,4 +1,4 @@
-import { OAuthError, type AssertionUse } from './errors';
+import { OAuthError, type AssertionUse } from '../errors';
 
 /** A compact JWS split and decoded, not yet trusted. */
 export interface DecodedAssertion {

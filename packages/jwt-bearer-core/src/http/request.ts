@@ -1,5 +1,5 @@
-import { OAuthError, type AssertionUse } from './errors';
-import type { TokenRequest } from './types';
+import { OAuthError, type AssertionUse } from '../errors';
+import type { TokenRequest } from '../types';
 
 /**
  * Reads one form parameter (RFC 6749 §3.2): a repeated parameter, or anything a body parser made

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { ReplayStore } from './types';
+import type { ReplayStore } from '../types';
 
 /** Options of {@link MemoryReplayStore}. */
 export interface MemoryReplayStoreOptions {
@@ -73,7 +73,7 @@ export class MemoryReplayStore implements ReplayStore {
     // A NaN expiry would break the heap's order: refuse it rather than remember the key for no time.
     if (typeof ttlSeconds !== 'number' || Number.isNaN(ttlSeconds)) throw new TypeError('MemoryReplayStore: ttlSeconds must be a number');
     const k = key.length > MAX_KEY_LENGTH ? createHash('sha256').update(key).digest('base64url') : key;
-    // A key built by concatenation (as pipeline.ts builds it) is, in V8, a tree of the pieces;
+    // A key built by concatenation (as verify/pipeline.ts builds it) is, in V8, a tree of the pieces;
     // reading a character flattens it into one string, so an entry holds ≈ 130 bytes, not ≈ 240.
     k.charCodeAt(0);
     const now = performance.now();
