@@ -11,7 +11,7 @@
  * No mock: the binary is the Debian package's (`/usr/bin/redis-server`, or `REDIS_SERVER_BIN`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ export class RespError extends Error {
 export interface RedisServer {
   readonly host: string;
   readonly port: number;
+  /** Its working directory (a fresh temporary one), removed by {@link close}. */
+  readonly dir: string;
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
   /** Process id while running. */
@@ -176,11 +178,12 @@ class RedisServerProcess implements RedisServer {
   private exited: Promise<void> = Promise.resolve();
   private output: string[] = [];
   private paused = false;
+  private started = false;
 
   constructor(
     readonly port: number,
-    private readonly dir: string,
-    private readonly extraArgs: string[],
+    readonly dir: string,
+    private readonly options: StartRedisServerOptions,
   ) {}
 
   get url(): string {
@@ -198,17 +201,22 @@ class RedisServerProcess implements RedisServer {
   async start(): Promise<void> {
     if (this.child) throw new Error(`redis-server on port ${this.port} is already running`);
     this.output = [];
+    const { config, sentinel = false, args = [] } = this.options;
+    // Sentinel rewrites its configuration file, so it needs one of its own on disk.
+    const configFile = config === undefined ? [] : [join(this.dir, sentinel ? 'sentinel.conf' : 'redis.conf')];
+    if (config !== undefined && !this.started) writeFileSync(configFile[0]!, config);
+    this.started = true;
     const child = spawn(
       BINARY,
       [
+        ...configFile,
+        ...(sentinel ? ['--sentinel'] : ['--save', '', '--appendonly', 'no']),
         '--port', String(this.port),
         '--bind', HOST,
-        '--save', '',
-        '--appendonly', 'no',
         '--dir', this.dir,
         '--daemonize', 'no',
         '--loglevel', 'warning',
-        ...this.extraArgs,
+        ...args,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -243,8 +251,9 @@ class RedisServerProcess implements RedisServer {
       if (exitedEarly) break;
       try {
         if ((await redisCommand(this.port, ['PING'], 500)) === 'PONG') return;
-      } catch {
-        // not listening yet
+      } catch (err) {
+        // Not listening yet; or listening but loading its dataset, when the caller asked for that.
+        if (this.options.readyWhenLoading && err instanceof RespError && err.message.startsWith('LOADING')) return;
       }
       await delay(20);
     }
@@ -300,6 +309,12 @@ class RedisServerProcess implements RedisServer {
 export interface StartRedisServerOptions {
   /** Extra command-line arguments, e.g. `['--maxmemory', '10mb']`. */
   args?: string[];
+  /** A configuration file's content, written into the server's directory before its first start. */
+  config?: string;
+  /** Runs `redis-server <config> --sentinel` (a Sentinel; `config` is then required). */
+  sentinel?: boolean;
+  /** Counts the server as started once it answers `LOADING` (it is still loading its dataset). */
+  readyWhenLoading?: boolean;
 }
 
 /**
@@ -310,7 +325,7 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'jwt-bearer-redis-'));
-    const server = new RedisServerProcess(await freePort(), dir, options.args ?? []);
+    const server = new RedisServerProcess(await freePort(), dir, options);
     try {
       await server.start();
       return server;

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { ReplayStore } from 'jwt-bearer-core';
 
 /**
- * The part of an ioredis client (`Redis` or `Cluster`, ioredis 4 or 5) that the store uses:
- * `SET key value PX ms NX`, answered `'OK'` or `null`.
+ * The part of an ioredis client (`Redis` or `Cluster`, ioredis 5 or 6) that the store uses:
+ * `SET key value PX ms NX`, answered `'OK'` or `null`; with {@link RedisReplayStoreOptions.wait},
+ * a pipeline of that `SET` and `WAIT`.
  */
 export interface IoRedisClientLike {
   /** ioredis's connection status (`'wait'`, `'connecting'`, `'ready'`, …). */
@@ -11,16 +12,37 @@ export interface IoRedisClientLike {
   /** Present on every ioredis client; used with `status` to recognise one. */
   defineCommand: (...args: never[]) => unknown;
   set(key: string, value: string, pxToken: 'PX', milliseconds: number, nxToken: 'NX'): Promise<unknown>;
+  /** ioredis's pipeline (used only with `wait`). */
+  pipeline?: () => IoRedisPipelineLike;
+}
+
+/** The part of an ioredis pipeline that the store uses with `wait`. */
+export interface IoRedisPipelineLike {
+  set(key: string, value: string, pxToken: 'PX', milliseconds: number, nxToken: 'NX'): IoRedisPipelineLike;
+  wait(replicas: number, timeoutMs: number): IoRedisPipelineLike;
+  /** Resolves one `[error, reply]` pair per command. */
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
 /**
- * The part of a node-redis client (`createClient()` or `createCluster()`, redis 4 or 5) that the
- * store uses: `set(key, value, { PX, NX: true })`, answered `'OK'` or `null`.
+ * The part of a node-redis client (`createClient()`, `createSentinel()` or `createCluster()`,
+ * redis 5) that the store uses: `set(key, value, { PX, NX: true })`, answered `'OK'` or `null`;
+ * with {@link RedisReplayStoreOptions.wait}, `multi().set(…).wait(…).execAsPipeline()`.
  */
 export interface NodeRedisClientLike {
   /** Whether the client was connected (node-redis's `isOpen`); used to recognise one. */
   readonly isOpen: boolean;
   set(key: string, value: string, options: { PX: number; NX: true }): Promise<unknown>;
+  /** node-redis's command batch (used only with `wait`, and only as a pipeline, never as a transaction). */
+  multi?: () => NodeRedisBatchLike;
+}
+
+/** The part of a node-redis batch that the store uses with `wait`. */
+export interface NodeRedisBatchLike {
+  set(key: string, value: string, options: { PX: number; NX: true }): NodeRedisBatchLike;
+  wait(replicas: number, timeoutMs: number): NodeRedisBatchLike;
+  /** Sends the commands as a pipeline (no `MULTI`/`EXEC`); rejects if any reply is an error. */
+  execAsPipeline(): Promise<unknown[]>;
 }
 
 /** A Redis client the store accepts: ioredis, or node-redis v4 and later. */
@@ -28,6 +50,18 @@ export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike;
 
 /** Which client library a {@link RedisReplayStore} detected. */
 export type RedisClientType = 'ioredis' | 'node-redis';
+
+/** {@link RedisReplayStoreOptions.wait}: how many replicas must hold a claim before it counts. */
+export interface RedisWaitOptions {
+  /** Replicas that must acknowledge the claim's write (Redis `WAIT numreplicas`). An integer ≥ 1. */
+  replicas: number;
+  /**
+   * Milliseconds `WAIT` may block (Redis `WAIT … timeout`). An integer ≥ 1 and less than the
+   * store's `timeout`; when it runs out before `replicas` replicas acknowledged, the claim rejects
+   * (503).
+   */
+  timeoutMs: number;
+}
 
 /** Options of {@link RedisReplayStore}. */
 export interface RedisReplayStoreOptions {
@@ -46,6 +80,16 @@ export interface RedisReplayStoreOptions {
    * turns into 503 `temporarily_unavailable` instead of a hanging request. Default 1000.
    */
   timeout?: number;
+  /**
+   * Count a claim only once `replicas` replicas hold it: the store sends `WAIT replicas timeoutMs`
+   * right after `SET … NX`, pipelined on the same connection (one round trip), and resolves `true`
+   * only when `WAIT` answers at least `replicas`. Fewer (a replica down, lagging, or promoted away)
+   * rejects with `ERR_REDIS_WAIT`, and the core answers 503. This closes the window in which a
+   * primary acknowledges a claim, then fails over to a replica that never received it, so the
+   * `jti` is forgotten and the assertion can be replayed. Default: none (asynchronous replication,
+   * Redis's default).
+   */
+  wait?: RedisWaitOptions;
 }
 
 /** Stable codes of {@link RedisReplayStoreError}. */
@@ -55,7 +99,9 @@ export type RedisReplayStoreErrorCode =
   /** The client rejected the command (connection lost, closed client, Redis error reply). */
   | 'ERR_REDIS_COMMAND'
   /** Redis answered something other than `OK` or nil. */
-  | 'ERR_REDIS_REPLY';
+  | 'ERR_REDIS_REPLY'
+  /** With `wait`: fewer replicas than required acknowledged the claim within `wait.timeoutMs`. */
+  | 'ERR_REDIS_WAIT';
 
 /**
  * Why {@link RedisReplayStore.claim} rejected. The core answers every rejection with 503
@@ -90,9 +136,19 @@ const MAX_TIMEOUT = 2_147_483_647;
 
 type SetIfAbsent = (key: string, milliseconds: number) => Promise<unknown>;
 
+/** The replies of `SET … NX` and of the `WAIT` sent right after it. */
+interface SetAndWaitReplies {
+  set: unknown;
+  acknowledged: unknown;
+}
+
+type SetIfAbsentAndWait = (key: string, milliseconds: number, wait: RedisWaitOptions) => Promise<SetAndWaitReplies>;
+
 interface Detected {
   type: RedisClientType;
   setIfAbsent: SetIfAbsent;
+  /** Undefined when the client has no pipeline (then `wait` is refused at construction). */
+  setIfAbsentAndWait: SetIfAbsentAndWait | undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -107,15 +163,54 @@ function detectClient(client: unknown): Detected | undefined {
   if (!isObject(client) || typeof client.set !== 'function') return undefined;
   if (typeof client.status === 'string' && typeof client.defineCommand === 'function') {
     const io = client as unknown as IoRedisClientLike;
-    return { type: 'ioredis', setIfAbsent: (key, ms) => io.set(key, '1', 'PX', ms, 'NX') };
+    return {
+      type: 'ioredis',
+      setIfAbsent: (key, ms) => io.set(key, '1', 'PX', ms, 'NX'),
+      setIfAbsentAndWait:
+        typeof io.pipeline === 'function'
+          ? async (key, ms, wait) => {
+              const replies = await io.pipeline!().set(key, '1', 'PX', ms, 'NX').wait(wait.replicas, wait.timeoutMs).exec();
+              if (!replies || replies.length !== 2) throw new RedisReplayStoreError('ERR_REDIS_REPLY', 'the pipeline was not executed');
+              const [[setError, set], [waitError, acknowledged]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+              // ioredis resolves a pipeline whose commands failed: each error is in its pair.
+              if (setError) throw setError;
+              if (waitError) throw waitError;
+              return { set, acknowledged };
+            }
+          : undefined,
+    };
   }
   if (typeof client.isOpen === 'boolean') {
     // node-redis 4 in `legacyMode` answers callbacks on the client itself and promises on `.v4`.
     const v4 = client.v4;
     const nr = (isObject(v4) && typeof v4.set === 'function' ? v4 : client) as unknown as NodeRedisClientLike;
-    return { type: 'node-redis', setIfAbsent: (key, ms) => nr.set(key, '1', { PX: ms, NX: true }) };
+    return {
+      type: 'node-redis',
+      setIfAbsent: (key, ms) => nr.set(key, '1', { PX: ms, NX: true }),
+      setIfAbsentAndWait:
+        typeof nr.multi === 'function'
+          ? async (key, ms, wait) => {
+              // As a pipeline, never as MULTI/EXEC: inside a transaction Redis answers WAIT at once
+              // with the replicas that acknowledged the writes *before* the transaction.
+              const [set, acknowledged] = await nr.multi!().set(key, '1', { PX: ms, NX: true }).wait(wait.replicas, wait.timeoutMs).execAsPipeline();
+              return { set, acknowledged };
+            }
+          : undefined,
+    };
   }
   return undefined;
+}
+
+function validWait(wait: unknown, timeout: number): RedisWaitOptions | undefined {
+  if (wait === undefined) return undefined;
+  const problem = `RedisReplayStore option "wait" must be { replicas, timeoutMs }: integers ≥ 1, timeoutMs less than "timeout" (${timeout} ms)`;
+  if (!isObject(wait)) throw new TypeError(problem);
+  const { replicas, timeoutMs } = wait;
+  if (typeof replicas !== 'number' || !Number.isSafeInteger(replicas) || replicas < 1) throw new TypeError(`${problem}; "wait.replicas" is not`);
+  if (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs >= timeout) {
+    throw new TypeError(`${problem}; "wait.timeoutMs" is not`);
+  }
+  return Object.freeze({ replicas, timeoutMs });
 }
 
 /** `SET … NX` answers `OK` when it set the key and nil when the key exists. */
@@ -123,6 +218,13 @@ function isOk(reply: unknown): boolean {
   if (reply === 'OK') return true;
   // A node-redis `typeMapping` may hand simple strings over as bytes.
   return reply instanceof Uint8Array && Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength).toString('latin1') === 'OK';
+}
+
+/** `true` for `OK`, `false` for nil; anything else means we cannot tell whether the key was set: fail closed. */
+function setReply(reply: unknown): boolean {
+  if (reply === null || reply === undefined) return false;
+  if (isOk(reply)) return true;
+  throw new RedisReplayStoreError('ERR_REDIS_REPLY', `unexpected reply to SET NX: ${typeof reply}`);
 }
 
 /**
@@ -150,7 +252,17 @@ export class RedisReplayStore implements ReplayStore {
   readonly timeout: number;
   /** The client library detected. */
   readonly clientType: RedisClientType;
+  /** The `wait` setting in use (frozen), or `undefined` without one. */
+  readonly wait: Readonly<RedisWaitOptions> | undefined;
+  /**
+   * Always `true`: the store is shared between processes and machines, whose clocks may differ.
+   * The core reads it (`ReplayStore.shared`) and keeps each record one `clockTolerance` longer,
+   * so a node whose clock runs behind cannot accept an assertion another node's record has
+   * already forgotten.
+   */
+  readonly shared = true;
   private readonly setIfAbsent: SetIfAbsent;
+  private readonly setIfAbsentAndWait: SetIfAbsentAndWait | undefined;
 
   /**
    * @param options - the client and its settings; validated here, so a bad configuration throws
@@ -168,10 +280,16 @@ export class RedisReplayStore implements ReplayStore {
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT) {
       throw new TypeError(`RedisReplayStore option "timeout" must be a number of milliseconds greater than 0 and at most ${MAX_TIMEOUT}`);
     }
+    const wait = validWait(options.wait, timeout);
+    if (wait && !detected.setIfAbsentAndWait) {
+      throw new TypeError('RedisReplayStore option "wait" needs a client with pipelines (ioredis `pipeline()`, node-redis `multi()`)');
+    }
     this.prefix = prefix;
     this.timeout = timeout;
     this.clientType = detected.type;
+    this.wait = wait;
     this.setIfAbsent = detected.setIfAbsent;
+    this.setIfAbsentAndWait = detected.setIfAbsentAndWait;
   }
 
   /**
@@ -200,11 +318,20 @@ export class RedisReplayStore implements ReplayStore {
     }
     const milliseconds = Math.max(1, Math.ceil(ttlSeconds * 1000));
     if (!Number.isSafeInteger(milliseconds)) throw new TypeError('RedisReplayStore.claim: ttlSeconds is too large');
-    const reply = await this.withTimeout(this.redisKey(key), milliseconds);
-    if (reply === null || reply === undefined) return false;
-    if (isOk(reply)) return true;
-    // Anything else means we cannot tell whether the key was set: fail closed.
-    throw new RedisReplayStoreError('ERR_REDIS_REPLY', `unexpected reply to SET NX: ${typeof reply}`);
+    const redisKey = this.redisKey(key);
+    const wait = this.wait;
+    if (!wait) return setReply(await this.withTimeout(() => this.setIfAbsent(redisKey, milliseconds)));
+    const { set, acknowledged } = await this.withTimeout(() => this.setIfAbsentAndWait!(redisKey, milliseconds, wait));
+    // A replay is a replay whatever the replicas hold: refusing is always safe.
+    if (!setReply(set)) return false;
+    if (typeof acknowledged !== 'number' || !(acknowledged >= wait.replicas)) {
+      // The key stays on the primary: the jti is burned although the client gets a 503 (safe).
+      throw new RedisReplayStoreError(
+        'ERR_REDIS_WAIT',
+        `WAIT: ${typeof acknowledged === 'number' ? acknowledged : 'no answer'} of ${wait.replicas} replicas acknowledged within ${wait.timeoutMs} ms`,
+      );
+    }
+    return true;
   }
 
   /**
@@ -214,13 +341,13 @@ export class RedisReplayStore implements ReplayStore {
    * command that times out may still run later: that burns the `jti` of an assertion that was
    * refused, which is safe; resolving `true` without Redis's answer would not be.
    */
-  private withTimeout(redisKey: string, milliseconds: number): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
+  private withTimeout<T>(send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new RedisReplayStoreError('ERR_REDIS_TIMEOUT', `Redis did not answer within ${this.timeout} ms`));
       }, this.timeout);
       Promise.resolve()
-        .then(() => this.setIfAbsent(redisKey, milliseconds))
+        .then(send)
         .then(
           (reply) => {
             clearTimeout(timer);
@@ -228,6 +355,7 @@ export class RedisReplayStore implements ReplayStore {
           },
           (err: unknown) => {
             clearTimeout(timer);
+            if (err instanceof RedisReplayStoreError) return reject(err);
             const message = err instanceof Error ? err.message : String(err);
             reject(new RedisReplayStoreError('ERR_REDIS_COMMAND', `Redis command failed: ${message}`, err));
           },
