@@ -1,0 +1,78 @@
+/**
+ * The Redis client libraries the store is tested with (ioredis 6, ioredis 5, node-redis 5), each
+ * connected in the topology a suite needs, closed by {@link closeClients}.
+ */
+import Redis, { Cluster } from 'ioredis';
+import Redis5, { Cluster as Cluster5 } from 'ioredis5';
+import { createClient, createCluster, createSentinel } from 'redis';
+import type { RedisClientLike } from 'jwt-bearer-redis';
+import { SENTINEL_MASTER_NAME } from '../support/redis-topology';
+
+export type Flavour = 'ioredis 6' | 'ioredis 5' | 'node-redis 5';
+export const FLAVOURS: Flavour[] = ['ioredis 6', 'ioredis 5', 'node-redis 5'];
+
+type Address = { host: string; port: number };
+const closers: Array<() => void> = [];
+
+/** Disconnects every client opened through this module. */
+export function closeClients(): void {
+  for (const close of closers.splice(0)) {
+    try {
+      close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+const quiet = (client: { on(event: 'error', listener: () => void): unknown }): void => {
+  client.on('error', () => {}); // reconnection noise while a test has a node down
+};
+
+/** A cluster client of `flavour` on the cluster whose nodes are `seeds`. */
+export async function clusterClient(flavour: Flavour, seeds: Address[]): Promise<RedisClientLike> {
+  if (flavour === 'node-redis 5') {
+    const client = createCluster({ rootNodes: seeds.map((socket) => ({ socket })), defaults: { socket: { reconnectStrategy: 100 } } });
+    quiet(client);
+    closers.push(() => void client.destroy());
+    await client.connect();
+    return client;
+  }
+  const client = new (flavour === 'ioredis 6' ? Cluster : Cluster5)(seeds, { lazyConnect: true });
+  quiet(client);
+  closers.push(() => client.disconnect());
+  await client.connect();
+  return client as RedisClientLike;
+}
+
+/** A client of `flavour` that finds the primary through the Sentinels at `seeds`. */
+export async function sentinelClient(flavour: Flavour, seeds: Address[]): Promise<RedisClientLike> {
+  if (flavour === 'node-redis 5') {
+    const client = createSentinel({ name: SENTINEL_MASTER_NAME, sentinelRootNodes: seeds });
+    quiet(client);
+    closers.push(() => void client.destroy());
+    await client.connect();
+    return client as unknown as RedisClientLike;
+  }
+  const client = new (flavour === 'ioredis 6' ? Redis : Redis5)({ sentinels: seeds, name: SENTINEL_MASTER_NAME, lazyConnect: true });
+  quiet(client);
+  closers.push(() => client.disconnect());
+  await client.connect();
+  return client as RedisClientLike;
+}
+
+/** A client of `flavour` on one server. */
+export async function standaloneClient(flavour: Flavour, port: number, ioredisOptions: Record<string, unknown> = {}): Promise<RedisClientLike> {
+  if (flavour === 'node-redis 5') {
+    const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: 100 } });
+    quiet(client);
+    closers.push(() => client.isOpen && client.destroy());
+    await client.connect();
+    return client;
+  }
+  const client = new (flavour === 'ioredis 6' ? Redis : Redis5)({ host: '127.0.0.1', port, lazyConnect: true, ...ioredisOptions });
+  quiet(client);
+  closers.push(() => client.disconnect());
+  await client.connect();
+  return client as RedisClientLike;
+}
