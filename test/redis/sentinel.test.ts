@@ -1,6 +1,6 @@
 import { RedisReplayStore, RedisReplayStoreError } from 'jwt-bearer-redis';
 import { forceFailover, startSentinelGroup, until, type SentinelGroup } from '../support/redis-topology';
-import { closeClients, FLAVOURS, sentinelClient, type Flavour } from './clients';
+import { closeClients, FLAVOURS, sentinelClient, type Flavour } from '../support/redis-clients';
 
 // Redis Sentinel with a real primary, a real replica and three real Sentinels on 127.0.0.1. A
 // stream of claims runs through each client library while the primary fails over, once forced

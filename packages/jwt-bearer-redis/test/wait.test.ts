@@ -1,7 +1,5 @@
-import Redis from 'ioredis';
-import Redis5 from 'ioredis5';
-import { createClient } from 'redis';
-import { RedisReplayStore, RedisReplayStoreError, type RedisClientLike, type RedisReplayStoreOptions } from 'jwt-bearer-redis';
+import { RedisReplayStore, RedisReplayStoreError, type RedisReplayStoreOptions } from 'jwt-bearer-redis';
+import { closeClients, FLAVOURS, standaloneClient, type Flavour } from '../../../test/support/redis-clients';
 import { startRedisServer, type RedisServer } from '../../../test/support/redis-server';
 import { infoFields, until } from '../../../test/support/redis-topology';
 
@@ -10,25 +8,7 @@ import { infoFields, until } from '../../../test/support/redis-topology';
 
 const HOST = '127.0.0.1';
 const WAIT = { replicas: 1, timeoutMs: 200 };
-
-type Flavour = 'ioredis 6' | 'ioredis 5' | 'node-redis 5';
-const FLAVOURS: Flavour[] = ['ioredis 6', 'ioredis 5', 'node-redis 5'];
-const closers: Array<() => void> = [];
-
-async function connect(flavour: Flavour, port: number): Promise<RedisClientLike> {
-  if (flavour === 'node-redis 5') {
-    const client = createClient({ socket: { host: HOST, port } });
-    client.on('error', () => {});
-    closers.push(() => client.isOpen && client.destroy());
-    await client.connect();
-    return client;
-  }
-  const client = new (flavour === 'ioredis 6' ? Redis : Redis5)({ host: HOST, port });
-  client.on('error', () => {});
-  closers.push(() => client.disconnect());
-  await client.ping();
-  return client as RedisClientLike;
-}
+const connect = (flavour: Flavour, port: number) => standaloneClient(flavour, port);
 
 async function settle<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
   const start = performance.now();
@@ -50,7 +30,7 @@ beforeAll(async () => {
 }, 20_000);
 
 afterAll(async () => {
-  for (const close of closers.splice(0)) close();
+  closeClients();
   await Promise.all([replica?.close(), primary?.close(), lonely?.close()]);
 });
 

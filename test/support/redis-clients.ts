@@ -6,7 +6,7 @@ import Redis, { Cluster } from 'ioredis';
 import Redis5, { Cluster as Cluster5 } from 'ioredis5';
 import { createClient, createCluster, createSentinel } from 'redis';
 import type { RedisClientLike } from 'jwt-bearer-redis';
-import { SENTINEL_MASTER_NAME } from '../support/redis-topology';
+import { SENTINEL_MASTER_NAME } from './redis-topology';
 
 export type Flavour = 'ioredis 6' | 'ioredis 5' | 'node-redis 5';
 export const FLAVOURS: Flavour[] = ['ioredis 6', 'ioredis 5', 'node-redis 5'];
@@ -38,7 +38,7 @@ export async function clusterClient(flavour: Flavour, seeds: Address[]): Promise
     await client.connect();
     return client;
   }
-  const client = new (flavour === 'ioredis 6' ? Cluster : Cluster5)(seeds, { lazyConnect: true });
+  const client = flavour === 'ioredis 6' ? new Cluster(seeds, { lazyConnect: true }) : new Cluster5(seeds, { lazyConnect: true });
   quiet(client);
   closers.push(() => client.disconnect());
   await client.connect();
@@ -54,7 +54,8 @@ export async function sentinelClient(flavour: Flavour, seeds: Address[]): Promis
     await client.connect();
     return client as unknown as RedisClientLike;
   }
-  const client = new (flavour === 'ioredis 6' ? Redis : Redis5)({ sentinels: seeds, name: SENTINEL_MASTER_NAME, lazyConnect: true });
+  const options = { sentinels: seeds, name: SENTINEL_MASTER_NAME, lazyConnect: true };
+  const client = flavour === 'ioredis 6' ? new Redis(options) : new Redis5(options);
   quiet(client);
   closers.push(() => client.disconnect());
   await client.connect();
@@ -70,7 +71,8 @@ export async function standaloneClient(flavour: Flavour, port: number, ioredisOp
     await client.connect();
     return client;
   }
-  const client = new (flavour === 'ioredis 6' ? Redis : Redis5)({ host: '127.0.0.1', port, lazyConnect: true, ...ioredisOptions });
+  const options = { host: '127.0.0.1', port, lazyConnect: true, ...ioredisOptions };
+  const client = flavour === 'ioredis 6' ? new Redis(options) : new Redis5(options);
   quiet(client);
   closers.push(() => client.disconnect());
   await client.connect();
