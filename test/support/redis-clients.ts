@@ -62,19 +62,32 @@ export async function sentinelClient(flavour: Flavour, seeds: Address[]): Promis
   return client as RedisClientLike;
 }
 
-/** A client of `flavour` on one server. */
-export async function standaloneClient(flavour: Flavour, port: number, ioredisOptions: Record<string, unknown> = {}): Promise<RedisClientLike> {
+/**
+ * A client of `flavour` on one server. With `connected: false` it resolves at once, while the
+ * client is still connecting (to a server that refuses connections or is loading its data).
+ */
+export async function standaloneClient(
+  flavour: Flavour,
+  port: number,
+  { connected = true, ioredis = {} }: { connected?: boolean; ioredis?: Record<string, unknown> } = {},
+): Promise<RedisClientLike> {
+  let connecting: Promise<unknown>;
+  let client: RedisClientLike;
   if (flavour === 'node-redis 5') {
-    const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: 100 } });
-    quiet(client);
-    closers.push(() => client.isOpen && client.destroy());
-    await client.connect();
-    return client;
+    const nr = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: 100 } });
+    quiet(nr);
+    closers.push(() => nr.isOpen && nr.destroy());
+    connecting = nr.connect();
+    client = nr;
+  } else {
+    const options = { host: '127.0.0.1', port, lazyConnect: true, ...ioredis };
+    const io = flavour === 'ioredis 6' ? new Redis(options) : new Redis5(options);
+    quiet(io);
+    closers.push(() => io.disconnect());
+    connecting = io.connect();
+    client = io as RedisClientLike;
   }
-  const options = { host: '127.0.0.1', port, lazyConnect: true, ...ioredisOptions };
-  const client = flavour === 'ioredis 6' ? new Redis(options) : new Redis5(options);
-  quiet(client);
-  closers.push(() => client.disconnect());
-  await client.connect();
-  return client as RedisClientLike;
+  if (connected) await connecting;
+  else connecting.catch(() => {});
+  return client;
 }

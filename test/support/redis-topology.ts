@@ -132,6 +132,12 @@ export async function startRedisCluster(primaries = 3): Promise<RedisCluster> {
 // Sentinel
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Redis 7 waits 5 s before a full synchronisation to a new replica (`repl-diskless-sync-delay`),
+ * in case more replicas come to share it; the test topologies have one replica, so they start at once.
+ */
+export const NO_SYNC_DELAY = ['--repl-diskless-sync-delay', '0'];
+
 /** The name the Sentinels monitor the primary under. */
 export const SENTINEL_MASTER_NAME = 'jwt-bearer';
 
@@ -158,9 +164,9 @@ export interface SentinelGroup {
 export async function startSentinelGroup(): Promise<SentinelGroup> {
   const started: RedisServer[] = [];
   try {
-    const first = await startRedisServer();
+    const first = await startRedisServer({ args: NO_SYNC_DELAY });
     started.push(first);
-    const second = await startRedisServer({ args: ['--replicaof', HOST, String(first.port)] });
+    const second = await startRedisServer({ args: [...NO_SYNC_DELAY, '--replicaof', HOST, String(first.port)] });
     started.push(second);
     const servers = [first, second];
     const config = [

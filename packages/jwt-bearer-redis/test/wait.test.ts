@@ -1,13 +1,15 @@
 import { RedisReplayStore, RedisReplayStoreError, type RedisReplayStoreOptions } from 'jwt-bearer-redis';
 import { closeClients, FLAVOURS, standaloneClient, type Flavour } from '../../../test/support/redis-clients';
 import { startRedisServer, type RedisServer } from '../../../test/support/redis-server';
-import { infoFields, until } from '../../../test/support/redis-topology';
+import { infoFields, NO_SYNC_DELAY, until } from '../../../test/support/redis-topology';
 
 // `wait`: a claim counts only once WAIT confirms the replicas. A real primary and a real replica
 // (Redis asynchronous replication), with every client library the store supports.
 
 const HOST = '127.0.0.1';
 const WAIT = { replicas: 1, timeoutMs: 200 };
+// Where the replica is expected to acknowledge: room for a loaded machine.
+const CONFIRMED = { wait: { replicas: 1, timeoutMs: 2000 }, timeout: 3000 };
 const connect = (flavour: Flavour, port: number) => standaloneClient(flavour, port);
 
 async function settle<T>(promise: Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
@@ -24,7 +26,7 @@ let replica: RedisServer;
 let lonely: RedisServer;
 
 beforeAll(async () => {
-  [primary, lonely] = await Promise.all([startRedisServer(), startRedisServer()]);
+  [primary, lonely] = await Promise.all([startRedisServer({ args: NO_SYNC_DELAY }), startRedisServer()]);
   replica = await startRedisServer({ args: ['--replicaof', HOST, String(primary.port)] });
   await until('the replica to sync', async () => infoFields(await replica.command('INFO', 'replication')).master_link_status === 'up');
 }, 20_000);
@@ -67,7 +69,7 @@ describe('option wait', () => {
 
 describe.each(FLAVOURS)('with %s', (flavour) => {
   it('counts a claim once the replica holds it, and still refuses the replay', async () => {
-    const store = new RedisReplayStore({ client: await connect(flavour, primary.port), wait: WAIT });
+    const store = new RedisReplayStore({ client: await connect(flavour, primary.port), ...CONFIRMED });
     const key = `${flavour}:confirmed`;
     await expect(store.claim(key, 60)).resolves.toBe(true);
     // WAIT answered only after the replica acknowledged: the key is already there.
@@ -76,8 +78,9 @@ describe.each(FLAVOURS)('with %s', (flavour) => {
   });
 
   it('rejects (never true) when the replica does not acknowledge within timeoutMs, in one round trip, not a MULTI', async () => {
+    const warm = new RedisReplayStore({ client: await connect(flavour, primary.port), ...CONFIRMED });
+    await expect(warm.claim(`${flavour}:warm`, 60)).resolves.toBe(true);
     const store = new RedisReplayStore({ client: await connect(flavour, primary.port), wait: WAIT });
-    await expect(store.claim(`${flavour}:warm`, 60)).resolves.toBe(true);
     replica.pause();
     try {
       // Inside MULTI/EXEC, WAIT would answer at once with the replicas of earlier writes (1 here):
