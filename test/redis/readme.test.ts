@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { RedisReplayStore } from 'jwt-bearer-redis';
 import { freePort, startRedisServer, type RedisServer } from '../support/redis-server';
+import { SENTINEL_MASTER_NAME, startRedisCluster, startSentinelGroup } from '../support/redis-topology';
 
 // The jwt-bearer-redis README is part of the contract: its quick starts run as pasted against a
 // real redis-server, every option and error code is documented, and the memory figure it gives
@@ -26,11 +27,41 @@ afterAll(async () => {
 describe('jwt-bearer-redis README', () => {
   const quickStarts = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
-  it('has the two quick starts, ioredis and node-redis', () => {
-    expect(quickStarts).toHaveLength(2);
+  it('has the two quick starts, ioredis and node-redis, and the Sentinel and Cluster set-ups', () => {
+    expect(quickStarts).toHaveLength(4);
     expect(quickStarts[0]).toContain("require('ioredis')");
     expect(quickStarts[1]).toContain("require('redis')");
+    expect(quickStarts[2]).toContain('sentinels');
+    expect(quickStarts[3]).toContain('createCluster');
   });
+
+  it('Sentinel set-up (with wait) runs as pasted against a real primary, replica and three Sentinels', async () => {
+    const group = await startSentinelGroup();
+    try {
+      const { stdout } = await run(process.execPath, ['-e', quickStarts[2]!], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_SENTINELS: group.seeds.map((s) => `${s.host}:${s.port}`).join(','), REDIS_MASTER_NAME: SENTINEL_MASTER_NAME },
+        timeout: 20_000,
+      });
+      expect(stdout.trim()).toBe('true false');
+    } finally {
+      await group.close();
+    }
+  }, 40_000);
+
+  it('Cluster set-up runs as pasted against a real three-primary cluster', async () => {
+    const cluster = await startRedisCluster(3);
+    try {
+      const { stdout } = await run(process.execPath, ['-e', quickStarts[3]!], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_CLUSTER_NODES: cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',') },
+        timeout: 20_000,
+      });
+      expect(stdout.trim()).toBe('true false');
+    } finally {
+      await cluster.close();
+    }
+  }, 40_000);
 
   it.each([
     ['ioredis + Express', 0, ['200 token-for-alice', '400 invalid_grant']],
@@ -46,11 +77,11 @@ describe('jwt-bearer-redis README', () => {
     expect(stdout.trim().split('\n')).toEqual(lines);
   }, 30_000);
 
-  it.each(['client', 'prefix', 'timeout'])('documents option %s', (option) => {
+  it.each(['client', 'prefix', 'timeout', 'wait'])('documents option %s', (option) => {
     expect(readme).toMatch(new RegExp(`^\\| \`${option}\` \\|`, 'm'));
   });
 
-  it.each(['ERR_REDIS_TIMEOUT', 'ERR_REDIS_COMMAND', 'ERR_REDIS_REPLY'])('documents error code %s', (code) => {
+  it.each(['ERR_REDIS_TIMEOUT', 'ERR_REDIS_COMMAND', 'ERR_REDIS_REPLY', 'ERR_REDIS_WAIT'])('documents error code %s', (code) => {
     expect(readme).toMatch(new RegExp(`^\\| \`${code}\` \\|`, 'm'));
   });
 

@@ -235,7 +235,10 @@ function setReply(reply: unknown): boolean {
  * of concurrent claims of one key, from any number of processes, exactly one resolves `true`.
  * The claim rejects — and the core answers 503 `temporarily_unavailable` — when Redis errs, is
  * unreachable, or does not answer within `timeout`: it never resolves `true` unless Redis
- * recorded the key.
+ * recorded the key. With `wait`, `WAIT` follows the `SET` in the same round trip and the claim
+ * resolves `true` only once that many replicas hold the key, so a failover cannot forget it.
+ *
+ * It sends only `SET` and `WAIT`, which Valkey implements as Redis does.
  *
  * @example
  * ```ts
