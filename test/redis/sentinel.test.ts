@@ -6,8 +6,8 @@ import { closeClients, FLAVOURS, sentinelClient, type Flavour } from '../support
 // stream of claims runs through each client library while the primary fails over, once forced
 // (SENTINEL FAILOVER) and once killed (SIGKILL). With `wait`, no claim the store acknowledged
 // may be missing from the new primary: a replay of it is still refused. Without `wait`, what
-// the old primary acknowledged after its replica stopped following it is lost; the figures are
-// counted here and documented in the package README.
+// the old primary acknowledged after its replica stopped following it is lost (the package
+// README gives the figures).
 
 const WAIT = { replicas: 1, timeoutMs: 300 };
 
@@ -116,8 +116,10 @@ it('SENTINEL FAILOVER during a stream of claims: with wait, no acknowledged clai
   expect(await group.primary()).toBe(after);
   expect(after).not.toBe(before);
   await expectNoAcknowledgedClaimLostWithWait();
-  const report = await Promise.all(streams.filter((s) => !s.waits).map(async (s) => `${s.flavour}: ${(await lost(s)).length}/${s.acknowledged.length}`));
-  process.stdout.write(`[sentinel] forced failover, acknowledged claims lost without wait: ${report.join(', ')}\n`);
+  // The same failover did lose claims acknowledged without wait: the old primary kept answering
+  // OK until Sentinel turned it into a replica (the window `wait` closes).
+  const lostWithoutWait = await Promise.all(streams.filter((s) => !s.waits).map(async (s) => (await lost(s)).length));
+  expect(Math.max(...lostWithoutWait)).toBeGreaterThan(0);
 }, 40_000);
 
 it('the primary killed during a stream of claims: with wait, no acknowledged claim is lost; claims fail (503) until a replica is back', async () => {
@@ -139,6 +141,4 @@ it('the primary killed during a stream of claims: with wait, no acknowledged cla
   });
   expect(streams.filter((s) => s.waits).every((s) => s.rejected > 0)).toBe(true);
   await expectNoAcknowledgedClaimLostWithWait();
-  const report = await Promise.all(streams.filter((s) => !s.waits).map(async (s) => `${s.flavour}: ${(await lost(s)).length}/${s.acknowledged.length}`));
-  process.stdout.write(`[sentinel] killed primary, acknowledged claims lost without wait: ${report.join(', ')}\n`);
 }, 50_000);
