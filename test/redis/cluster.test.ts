@@ -50,6 +50,15 @@ describe.each(FLAVOURS)('through %s', (flavour) => {
     for (const count of perNode) expect(count).toBeGreaterThan(50);
   });
 
+  it('with wait, rejects every claim (ERR_REDIS_WAIT) on primaries that have no replica, and records it on its slot owner', async () => {
+    const store = new RedisReplayStore({ client: await clusterClient(flavour, cluster.seeds), prefix: `wait:${flavour}:`, wait: { replicas: 1, timeoutMs: 50 } });
+    for (const key of ['w1', 'w2', 'w3']) {
+      await expect(store.claim(key, 60)).rejects.toMatchObject({ code: 'ERR_REDIS_WAIT' });
+      const owner = await cluster.owner(await cluster.keySlot(store.redisKey(key)));
+      expect(await owner.command('EXISTS', store.redisKey(key))).toBe(1);
+    }
+  });
+
   it('follows ASK while a slot migrates and MOVED once it has moved, never accepting a replay', async () => {
     // A hash tag in the prefix puts every key of this store in one slot, the slot we migrate.
     const prefix = `migrate:{${flavour}}:`;
