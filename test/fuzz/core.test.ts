@@ -200,6 +200,18 @@ function expectFirstSuccess(label: string, accepted: unknown): void {
   expect(minted.firstSuccess(label, claims.iss, claims.jti)).toBe(true);
 }
 
+
+/** Deepest nesting of arrays and objects in JSON text: string literals removed, then brackets counted. */
+function textDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const c of text.replace(/"(?:[^"\\]|\\.)*"/g, '""')) {
+    if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+    else if (c === ']' || c === '}') depth -= 1;
+  }
+  return deepest;
+}
+
 describe.each(['grant', 'client'] as const)('%s', (use) => {
   test('arbitrary request objects: refused well-formed, or accepted only for a genuine first use, within the bound', async () => {
     const verifiers = configs();
@@ -310,7 +322,9 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
           const input = `${b64u(headerText)}.${b64u(payloadText)}`;
           const token = `${input}.${signInput(signAs, w.rsa.privateKey, input).toString('base64url')}`;
 
-          const verdict = modelVerdict(seenHeader, seenPayload, {
+          // The verifier refuses a segment nesting more than 32 levels before parsing it (DESIGN §9);
+          // judged on the text, since a later duplicate member hides a deep one from JSON.parse.
+          const verdict = textDepth(headerText) > 32 || textDepth(payloadText) > 32 ? 'ERR_ASSERTION_MALFORMED' : modelVerdict(seenHeader, seenPayload, {
             use,
             now: NOW,
             issuer: AS_ISSUER,

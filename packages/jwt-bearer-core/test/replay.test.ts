@@ -6,6 +6,7 @@ import {
   ReplayStoreFullError,
   type ClientAuthenticatorOptions,
   type GrantVerifierOptions,
+  type OAuthError,
   type ReplayStore,
 } from '../src';
 import {
@@ -377,12 +378,56 @@ describe('replay detection in the pipeline (RFC 7523 §3 item 7, RFC 7519 §4.1.
     await expect(g.verify(grantRequest(grantToken({ jti: 'shared', iss: 'issuer-two' })))).resolves.toBeDefined();
   });
 
-  it('keeps grant and client jtis apart in one shared store', async () => {
+  it('DESIGN §8: keys the record by (iss, jti) across both uses: a used client assertion is no grant, nor the reverse', async () => {
+    // The usual service-account shape: one party registered as a client and as a trusted issuer.
     const store = new MemoryReplayStore();
     const c = clients({ replayStore: store });
     const g = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: CLIENT_ID, publicKey: rsa.publicPem }], replayStore: store });
-    await expect(c.authenticate(clientRequest(clientToken({ jti: 'j' })))).resolves.toBeDefined();
-    await expect(g.verify(grantRequest(grantToken({ jti: 'j', iss: CLIENT_ID, sub: CLIENT_ID })))).resolves.toBeDefined();
+    const token = signJws({ alg: 'RS256', typ: 'JWT' }, { ...clientClaims({ jti: 'j' }), aud: ISSUER }, rsa.privateKey);
+    await expect(c.authenticate(clientRequest(token))).resolves.toBeDefined();
+    await expectRejected(g.verify(grantRequest(token)), 'ERR_ASSERTION_REPLAYED', 'invalid_grant');
+    const other = signJws({ alg: 'RS256', typ: 'JWT' }, { ...clientClaims({ jti: 'k' }), aud: ISSUER }, rsa.privateKey);
+    await expect(g.verify(grantRequest(other))).resolves.toBeDefined();
+    await expectRejected(c.authenticate(clientRequest(other)), 'ERR_ASSERTION_REPLAYED', 'invalid_client');
+  });
+
+  it('DESIGN §8: a store that says it is shared between machines gets one more clockTolerance on each TTL', async () => {
+    const plain = new RecordingStore();
+    const shared = Object.assign(new RecordingStore(), { shared: true });
+    const now = fixedNow();
+    const exp = NOW + 100;
+    const token = (jti: string) => signJws({ alg: 'RS256' }, clientClaims({ jti, iat: NOW, exp }), rsa.privateKey);
+    await clients({ replayStore: plain, now, clockTolerance: 20 }).authenticate(clientRequest(token('a')));
+    await clients({ replayStore: shared, now, clockTolerance: 20 }).authenticate(clientRequest(token('b')));
+    expect(plain.calls.map((call) => call.ttlSeconds)).toEqual([120]);
+    expect(shared.calls.map((call) => call.ttlSeconds)).toEqual([140]);
+  });
+
+  it('DESIGN §8: a node whose clock lags by less than clockTolerance cannot accept again once a shared record expired', async () => {
+    // Node A writes the record by its clock; node B's clock lags 20 s. The store expires records
+    // by A's clock. Without the margin B accepts the assertion again just after A's record expired.
+    const run = async (shared: boolean) => {
+      let storeTime = NOW;
+      const records = new Map<string, number>();
+      const store: ReplayStore = {
+        shared,
+        claim: async (key, ttl) => {
+          const until = records.get(key);
+          if (until !== undefined && until > storeTime) return false;
+          records.set(key, storeTime + ttl);
+          return true;
+        },
+      };
+      const exp = NOW + 60;
+      const token = signJws({ alg: 'RS256' }, clientClaims({ jti: 'skew', iat: NOW, exp }), rsa.privateKey);
+      const a = clients({ replayStore: store, now: () => storeTime * 1000, clockTolerance: 30 });
+      const b = clients({ replayStore: store, now: () => (storeTime - 20) * 1000, clockTolerance: 30 });
+      await expect(a.authenticate(clientRequest(token))).resolves.toBeDefined();
+      storeTime = exp + 31; // A's record without a margin has expired; on B's clock exp + tolerance has not passed.
+      return b.authenticate(clientRequest(token)).then(() => 'accepted', (err: OAuthError) => err.code);
+    };
+    await expect(run(false)).resolves.toBe('accepted');
+    await expect(run(true)).resolves.toBe('ERR_ASSERTION_REPLAYED');
   });
 
   it('requireJti defaults to true for client authentication', async () => {
@@ -502,5 +547,61 @@ describe('the ReplayStore interface', () => {
     await sleep(1100);
     clock.seconds = nowSeconds();
     await expect(c.authenticate(short())).resolves.toBeDefined();
+  });
+});
+
+describe('MemoryReplayStore per-party share and Retry-After (issue 12 finding 5)', () => {
+  it('maxPerParty bounds one party; the others keep working', async () => {
+    const store = new MemoryReplayStore({ max: 100, maxPerParty: 3 });
+    for (const jti of ['a', 'b', 'c']) await expect(store.claimFor('flooder', `f:${jti}`, 60)).resolves.toBe(true);
+    const err = await store.claimFor('flooder', 'f:d', 60).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReplayStoreFullError);
+    expect((err as ReplayStoreFullError).retryAfter).toBe(60);
+    await expect(store.claimFor('other', 'o:a', 60)).resolves.toBe(true);
+    // A replay is still a replay, not "full".
+    await expect(store.claimFor('flooder', 'f:a', 60)).resolves.toBe(false);
+  });
+
+  it("Retry-After is the party's earliest expiry, and the share frees up when it passes", async () => {
+    const store = new MemoryReplayStore({ max: 100, maxPerParty: 2 });
+    await store.claimFor('p', 'p:1', 0.2);
+    await store.claimFor('p', 'p:2', 50);
+    const err = (await store.claimFor('p', 'p:3', 60).catch((e: unknown) => e)) as ReplayStoreFullError;
+    expect(err.retryAfter).toBe(1);
+    await sleep(260);
+    await expect(store.claimFor('p', 'p:3', 60)).resolves.toBe(true);
+  });
+
+  it('a full store reports its earliest expiry, never a constant', async () => {
+    const store = new MemoryReplayStore({ max: 2 });
+    await store.claim('a', 40);
+    await store.claim('b', 90);
+    expect(((await store.claim('c', 60).catch((e: unknown) => e)) as ReplayStoreFullError).retryAfter).toBe(40);
+  });
+
+  it('the pipeline answers a full store with 503 and that Retry-After', async () => {
+    const store = new MemoryReplayStore({ max: 50, maxPerParty: 1 });
+    const c = clients({ replayStore: store });
+    await expect(c.authenticate(clientRequest(clientToken()))).resolves.toBeDefined();
+    const err = await expectRejected(c.authenticate(clientRequest(clientToken())), 'ERR_REPLAY_STORE_FULL', 'temporarily_unavailable', 503);
+    const retryAfter = Number(err.headers['Retry-After']);
+    expect(retryAfter).toBeGreaterThanOrEqual(85);
+    expect(retryAfter).toBeLessThanOrEqual(91);
+    await expect(c.authenticate(clientRequest(clientToken({ iss: 'client-two', sub: 'client-two' })))).resolves.toBeDefined();
+  });
+
+  it('validates maxPerParty', () => {
+    expect(() => new MemoryReplayStore({ maxPerParty: 0 })).toThrow(/maxPerParty/);
+    expect(() => new MemoryReplayStore({ maxPerParty: 1.5 })).toThrow(/maxPerParty/);
+  });
+});
+
+describe('the process-wide default store (issue 12 finding 5)', () => {
+  it('gives one party a tenth of its 100,000 entries, so a single flooding issuer leaves the others working', async () => {
+    const { defaultReplayStore } = await import('../src/replay/memory-store');
+    const store = defaultReplayStore();
+    for (let i = 0; i < 10_000; i += 1) await store.claimFor('https://flooder.example', `flood:${i}`, 3600);
+    await expect(store.claimFor('https://flooder.example', 'flood:more', 3600)).rejects.toBeInstanceOf(ReplayStoreFullError);
+    await expect(store.claimFor('https://someone-else.example', 'x', 60)).resolves.toBe(true);
   });
 });

@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { describe } from '../describe';
+import { scopeToReport } from '../verify/grant';
 import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { OAuthError, type AssertionUse } from '../errors';
 import { fail, isPlainObject } from '../options';
@@ -230,7 +232,7 @@ async function readForm(req: IncomingMessage, parsed: unknown, limit: number, us
   if (alreadyParsed) return { body: parsed, parsedHere: false, isForm };
   if (!hasBody(req)) return { body: {}, parsedHere: true, isForm };
   if (type !== FORM) {
-    throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: `content-type ${JSON.stringify(req.headers['content-type'] ?? null)}` });
+    throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: `content-type ${describe(req.headers['content-type'] ?? null)}` });
   }
   // Another parser (express.text / raw) already read the stream without giving us a form: its
   // 'end' has passed, so waiting for it would hang the request.
@@ -260,6 +262,8 @@ export async function issueTokenResponse<Req>(
   if (typeof t !== 'object' || t === null || typeof t.access_token !== 'string' || typeof t.token_type !== 'string') {
     throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
   }
+  // RFC 6749 §5.1, DESIGN §8: a scope other than the one requested is stated in the response.
+  if (t.scope === undefined && scopeToReport.has(grant)) return { ...(t as TokenResponse), scope: grant.scope.join(' ') };
   return t as TokenResponse;
 }
 
