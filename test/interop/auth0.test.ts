@@ -17,10 +17,8 @@
  * access tokens the example issued. Only the URL changes; method, headers and body are the SDK's.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ManagementClient } from 'auth0';
-import { decodeJwt, FRAMEWORKS, sharedDemoKeys, startExample, type Example, type Framework } from './helpers';
+import { decodeJwt, FRAMEWORKS, sharedDemoKeys, startExample, startResourceServer, type Example, type Framework, type ResourceServer } from './helpers';
 
 const DOMAIN = 'interop-tenant.auth0.example';
 const CLIENT_ID = 'auth0-m2m-client';
@@ -28,26 +26,6 @@ const API_AUDIENCE = `https://${DOMAIN}/api/v2/`;
 
 const clientKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PRIVATE_KEY = clientKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-
-/** The Management API stand-in: GET /api/v2/tenants/settings for a bearer token the example issued, 401 otherwise. */
-async function startResourceServer(example: () => Example): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const record = token === undefined ? undefined : example().as.lookup(token);
-    res.setHeader('Content-Type', 'application/json');
-    if (!record) {
-      res.statusCode = 401;
-      res.end(JSON.stringify({ statusCode: 401, error: 'Unauthorized', message: 'Invalid token' }));
-    } else if (req.method === 'GET' && req.url?.startsWith('/api/v2/tenants/settings')) {
-      res.end(JSON.stringify({ friendly_name: `tenant of ${record.client_id}` }));
-    } else {
-      res.statusCode = 404;
-      res.end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'Not found' }));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
 
 /** A fetch that sends the SDK's requests for `https://<DOMAIN>` to 127.0.0.1, and records them. */
 function localFetch(tokenEndpoint: string, apiBase: string, seen: { url: string; body?: string }[]): typeof fetch {
@@ -62,7 +40,7 @@ function localFetch(tokenEndpoint: string, apiBase: string, seen: { url: string;
 
 describe.each(FRAMEWORKS)('auth0 ManagementClient (clientAssertionSigningKey) against the %s example', (framework: Framework) => {
   let example: Example;
-  let api: { url: string; close(): Promise<void> };
+  let api: ResourceServer;
 
   /** The example with issuer `issuer` and the auth0 client registered by its public key. */
   const start = (issuer: string) =>
@@ -74,7 +52,11 @@ describe.each(FRAMEWORKS)('auth0 ManagementClient (clientAssertionSigningKey) ag
 
   beforeAll(async () => {
     example = await start(`https://${DOMAIN}/`);
-    api = await startResourceServer(() => example);
+    // The Management API stand-in: tenant settings for a token the example issued.
+    api = await startResourceServer(
+      () => example,
+      (path, record) => (path === '/api/v2/tenants/settings' ? { friendly_name: `tenant of ${record.client_id}` } : undefined),
+    );
   });
   afterAll(() => Promise.all([example.close(), api.close()]));
 

@@ -5,6 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
@@ -24,6 +26,7 @@ import {
   serve,
   type AuthorizationServerOptions,
   type DemoKeys,
+  type IssuedToken,
   type RunningServer,
 } from '../../examples/src/authorization-server';
 import { createApp as createExpressApp } from '../../examples/src/express-server';
@@ -367,4 +370,32 @@ export function selfSignedCertificate(commonName: string, ipAddress?: string): T
 export function certificateRegistration(clientId: string, cert: TestCertificate, extra: Partial<ClientRegistration> = {}): ClientRegistration {
   const jwk = cert.x509.publicKey.export({ format: 'jwk' }) as Jwk;
   return { clientId, jwks: { keys: [{ ...jwk, x5c: [cert.der] }] }, ...extra } as ClientRegistration;
+}
+
+/** A resource server of the suites: see {@link startResourceServer}. */
+export interface ResourceServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A resource server on 127.0.0.1 standing in for a vendor's API that a library calls with the
+ * access token it got: a GET with `Authorization: Bearer <token>` of a live token the example
+ * issued is answered with `answer(path, record)` as JSON (404 when that is undefined); any other
+ * token gets 401.
+ */
+export async function startResourceServer(example: () => Example, answer: (path: string, record: IssuedToken) => unknown): Promise<ResourceServer> {
+  const server = createServer((req, res) => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const record = token === undefined ? undefined : example().as.lookup(token);
+    const body = record && req.method === 'GET' ? answer(new URL(req.url ?? '/', 'http://127.0.0.1').pathname, record) : undefined;
+    res.statusCode = !record ? 401 : body === undefined ? 404 : 200;
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(body ?? { error: res.statusCode === 401 ? 'invalid_token' : 'not_found' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
