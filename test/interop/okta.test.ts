@@ -31,7 +31,16 @@ const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
  * only: 8.1.0 signs the DPoP proof it adds to every token request with RS256 whatever the key
  * (src/dpop.js), so an EC key fails inside the SDK (tested at the end).
  */
-const APPS = [
+interface OktaApp {
+  kind: string;
+  clientId: string;
+  alg: string;
+  /** What the SDK's `privateKey` option takes: a JWK or a PEM. */
+  privateKey: Jwk | string;
+  registration: ClientRegistration;
+}
+
+const APPS: OktaApp[] = [
   {
     kind: 'RSA JWK with kid',
     clientId: 'okta-service-rsa',
@@ -46,13 +55,13 @@ const APPS = [
     privateKey: rsaPem.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     registration: { clientId: 'okta-service-pem', publicKey: rsaPem.publicKey.export({ type: 'spki', format: 'pem' }).toString() },
   },
-] satisfies { kind: string; clientId: string; alg: string; privateKey: unknown; registration: ClientRegistration }[];
+];
 
 /** A RequestExecutor that sends the SDK's requests for `orgUrl` to 127.0.0.1 targets, recording the form bodies. */
 function localExecutor(orgUrl: string, tokenEndpoint: string, apiBase: string, sent: URLSearchParams[]): RequestExecutor {
   class LocalRequestExecutor extends RequestExecutor {
     override fetch(request: Parameters<RequestExecutor['fetch']>[0]): ReturnType<RequestExecutor['fetch']> {
-      const url = new URL(request.url);
+      const url = new URL(request.url ?? '');
       if (url.origin !== new URL(orgUrl).origin) throw new Error(`unexpected request to ${url.href}`);
       if (typeof request.body === 'string') sent.push(new URLSearchParams(request.body));
       const target = url.pathname === OKTA_TOKEN_PATH ? tokenEndpoint : `${apiBase}${url.pathname}${url.search}`;
@@ -83,7 +92,7 @@ describe.each(FRAMEWORKS)('@okta/okta-sdk-nodejs (PrivateKey) against the %s exa
   });
   afterAll(() => Promise.all([legacy.close(), strict.close(), api.close()]));
 
-  function oktaClient(example: Example, app: (typeof APPS)[number], sent: URLSearchParams[]): Client {
+  function oktaClient(example: Example, app: OktaApp, sent: URLSearchParams[]): Client {
     current = example;
     return new Client({
       orgUrl: example.issuer,
@@ -119,7 +128,7 @@ describe.each(FRAMEWORKS)('@okta/okta-sdk-nodejs (PrivateKey) against the %s exa
 
   test('an EC key fails inside the SDK (its DPoP proof is always RS256): no request is sent', async () => {
     const sent: URLSearchParams[] = [];
-    const app = { ...APPS[0], clientId: 'okta-service-ec', privateKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    const app: OktaApp = { ...APPS[0]!, clientId: 'okta-service-ec', privateKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
     const before = legacy.authenticated.length;
     await expect(oktaClient(legacy, app, sent).userApi.getUser({ userId: 'me' })).rejects.toThrow('unsupported algorithm');
     expect(sent).toHaveLength(0);
