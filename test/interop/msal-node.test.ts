@@ -192,7 +192,7 @@ describe.each(FRAMEWORKS)('@azure/msal-node ConfidentialClientApplication agains
     const { example } = await startForMsal(framework, [certificateRegistration(clientId, certificate, { allowReuse: true, maxLifetime: 600 })], { strict: true });
     try {
       await expectRefused(requestToken(msalClient(example, clientId)));
-      expect(example.logs.some((l) => l.includes('ERR_AUDIENCE_INVALID') && l.includes(clientId))).toBe(true);
+      expect(example.logs.some((l) => l.includes('ERR_AUDIENCE_INVALID') && l.includes(clientId) && l.includes('audienceMode "legacy"'))).toBe(true);
     } finally {
       await example.close();
     }
