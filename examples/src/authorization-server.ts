@@ -356,10 +356,12 @@ export class AuthorizationServer {
 
   /**
    * `GET /demo/keys`, DEVELOPMENT ONLY: the demo private keys and client secret, so that
-   * `npm run demo` can sign assertions. Answered only to a loopback peer on a loopback socket.
+   * `npm run demo` can sign assertions. Answered only to a loopback peer on a loopback socket,
+   * and only when the request's `Host` is this server's own loopback name: a web page that
+   * rebinds its own DNS name to 127.0.0.1 sends its name as `Host` and is refused.
    */
-  demoKeys(socket: { localAddress?: string; remoteAddress?: string }): HttpResult {
-    if (!this.serveDemoKeys || !isLoopback(socket.localAddress) || !isLoopback(socket.remoteAddress)) {
+  demoKeys(socket: { localAddress?: string; remoteAddress?: string }, host: string | undefined): HttpResult {
+    if (!this.serveDemoKeys || !isLoopback(socket.localAddress) || !isLoopback(socket.remoteAddress) || !this.isOwnLoopbackHost(host)) {
       return json(404, { error: 'not_found' });
     }
     const { client, clientSecret, issuer } = this.keys;
@@ -381,6 +383,24 @@ export class AuthorizationServer {
       },
       NO_STORE,
     );
+  }
+
+  /**
+   * Whether a `Host` header names this server by a loopback name: its issuer's host, or
+   * `localhost`, `127.0.0.1` or `[::1]` with the issuer's port (DNS rebinding defence).
+   */
+  private isOwnLoopbackHost(host: string | undefined): boolean {
+    if (typeof host !== 'string' || host.length === 0 || host.length > 270) return false;
+    let asked: URL;
+    try {
+      asked = new URL(`http://${host}`);
+    } catch {
+      return false;
+    }
+    // Only names written as they are (no numeric or trailing-dot spellings URL would normalise).
+    if (asked.host !== host.toLowerCase()) return false;
+    const own = new URL(this.issuer);
+    return asked.host === own.host || (asked.port === own.port && ['localhost', '127.0.0.1', '[::1]'].includes(asked.hostname));
   }
 
   /** Anything else. */
@@ -595,7 +615,8 @@ export function banner(framework: string, running: RunningServer, as: Authorizat
     '',
     bar,
     `!!  WARNING: GET ${running.url}/demo/keys HANDS OUT THE DEMO PRIVATE KEYS AND CLIENT SECRET`,
-    '!!  to any process on this machine. It exists for `npm run demo` only. DEVELOPMENT ONLY: never deploy this example.',
+    '!!  to any process on this machine (Host must be this loopback address: DNS-rebinding pages are refused).',
+    '!!  The route exists for the demo only (`npm run demo`). DEVELOPMENT ONLY: never deploy this example.',
     bar,
   ].join('\n');
 }

@@ -46,7 +46,7 @@ export function createApp(as: AuthorizationServer = new AuthorizationServer(), a
   app.get('/.well-known/oauth-authorization-server', (_req, res) => send(res, as.metadata()));
   app.get('/jwks', (_req, res) => send(res, as.jwks()));
   // DEVELOPMENT ONLY: hands out the demo private keys to loopback callers (see the banner).
-  app.get('/demo/keys', (req, res) => send(res, as.demoKeys(req.socket)));
+  app.get('/demo/keys', (req, res) => send(res, as.demoKeys(req.socket, req.headers.host)));
   app.use((_req, res) => send(res, as.notFound()));
   return app;
 }

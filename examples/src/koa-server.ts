@@ -66,7 +66,7 @@ export function createApp(as: AuthorizationServer = new AuthorizationServer()): 
   app.use(route('GET', '/.well-known/oauth-authorization-server', async (ctx) => send(ctx, as.metadata())));
   app.use(route('GET', '/jwks', async (ctx) => send(ctx, as.jwks())));
   // DEVELOPMENT ONLY: hands out the demo private keys to loopback callers (see the banner).
-  app.use(route('GET', '/demo/keys', async (ctx) => send(ctx, as.demoKeys(ctx.req.socket))));
+  app.use(route('GET', '/demo/keys', async (ctx) => send(ctx, as.demoKeys(ctx.req.socket, ctx.req.headers.host))));
   app.use(async (ctx) => send(ctx, as.notFound()));
   return app;
 }

@@ -13,6 +13,7 @@ export {
   isOAuthError,
   toErrorResponse,
   ERROR_CODES,
+  UNIFORM_CLIENT_DESCRIPTION,
   type ErrorCode,
   type OAuthErrorName,
   type OAuthErrorOptions,

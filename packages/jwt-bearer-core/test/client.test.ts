@@ -4,6 +4,7 @@ import {
   JWT_BEARER_CLIENT_ASSERTION_TYPE,
   type ClientAuthenticator,
   type ClientAuthenticatorOptions,
+  type OAuthError,
   type WarningEvent,
 } from '../src';
 import {
@@ -94,18 +95,18 @@ describe('issuer, subject and client (RFC 7523 §3 items 1-2, RFC 7521 §5.2)', 
   });
 });
 
-describe('audience of a client assertion, strict mode (RFC 7523bis: the issuer identifier as sole value)', () => {
-  it('RFC 7523bis: accepts aud equal to the issuer, as a string or a one-element array', async () => {
+describe('audience of a client assertion, strict mode (RFC 10070: the issuer identifier as sole value)', () => {
+  it('RFC 10070: accepts aud equal to the issuer, as a string or a one-element array', async () => {
     await expect(auth({ aud: ISSUER })).resolves.toBeDefined();
     await expect(auth({ aud: [ISSUER] })).resolves.toBeDefined();
   });
 
-  it('RFC 7523bis: refuses the token endpoint URL as aud, even when it is one of the configured audiences', async () => {
+  it('RFC 10070: refuses the token endpoint URL as aud, even when it is one of the configured audiences', async () => {
     await expectRejected(auth({ aud: TOKEN_ENDPOINT }), 'ERR_AUDIENCE_INVALID', 'invalid_client', 401);
     await expectRejected(auth({ aud: [TOKEN_ENDPOINT] }), 'ERR_AUDIENCE_INVALID');
   });
 
-  it('RFC 7523bis: refuses aud with the issuer plus any extra value (audience injection)', async () => {
+  it('RFC 10070: refuses aud with the issuer plus any extra value (audience injection)', async () => {
     await expectRejected(auth({ aud: [ISSUER, TOKEN_ENDPOINT] }), 'ERR_AUDIENCE_INVALID', 'invalid_client', 401);
     await expectRejected(auth({ aud: [ISSUER, 'https://attacker.example'] }), 'ERR_AUDIENCE_INVALID');
     await expectRejected(auth({ aud: ['https://attacker.example', ISSUER] }), 'ERR_AUDIENCE_INVALID');
@@ -116,7 +117,7 @@ describe('audience of a client assertion, strict mode (RFC 7523bis: the issuer i
     await expectRejected(auth({ aud: 'https://other-as.example' }), 'ERR_AUDIENCE_INVALID');
   });
 
-  it('RFC 7523bis (RFC 3986 §6.2.1): exact string comparison: no trailing-slash or case folding', async () => {
+  it('RFC 10070 (RFC 3986 §6.2.1): exact string comparison: no trailing-slash or case folding', async () => {
     await expectRejected(auth({ aud: `${ISSUER}/` }), 'ERR_AUDIENCE_INVALID');
     await expectRejected(auth({ aud: ISSUER.toUpperCase() }), 'ERR_AUDIENCE_INVALID');
     await expectRejected(auth({ aud: 'https://AS.example.com' }), 'ERR_AUDIENCE_INVALID');
@@ -171,6 +172,15 @@ describe("audience of a client assertion, audienceMode: 'legacy'", () => {
     expect(warnings).toEqual([]);
   });
 
+  it('RFC 10070, issue 13: every aud value must be the issuer or a configured audience: [issuer, foreign] is refused', async () => {
+    const warnings: WarningEvent[] = [];
+    const legacy = make({ audienceMode: 'legacy', onWarning: (w) => warnings.push(w) });
+    await expectRejected(auth({ aud: [ISSUER, 'https://other.example'] }, legacy), 'ERR_AUDIENCE_INVALID', 'invalid_client', 401);
+    await expectRejected(auth({ aud: [TOKEN_ENDPOINT, 'https://other.example'] }, legacy), 'ERR_AUDIENCE_INVALID');
+    await expectRejected(auth({ aud: ['https://other.example', ISSUER, TOKEN_ENDPOINT] }, legacy), 'ERR_AUDIENCE_INVALID');
+    expect(warnings).toEqual([]);
+  });
+
   it('still refuses an aud that names neither the issuer nor a configured audience', async () => {
     const legacy = make({ audienceMode: 'legacy', onWarning: () => undefined });
     await expectRejected(auth({ aud: 'https://attacker.example' }, legacy), 'ERR_AUDIENCE_INVALID', 'invalid_client');
@@ -188,6 +198,71 @@ describe("audience of a client assertion, audienceMode: 'legacy'", () => {
       },
     });
     await expect(auth({ aud: TOKEN_ENDPOINT }, throwing)).resolves.toMatchObject({ clientId: CLIENT_ID });
+  });
+});
+
+describe('onError details that point at the option for a known client habit (issue 13)', () => {
+  const detailOf = async (promise: Promise<unknown>) => {
+    const err = await promise.then(() => undefined, (e: OAuthError) => e);
+    return err?.detail ?? '';
+  };
+
+  it('a token endpoint aud in strict mode names audienceMode "legacy" with "audiences"', async () => {
+    expect(await detailOf(auth({ aud: TOKEN_ENDPOINT }))).toMatch(/RFC 10070.*audienceMode "legacy" accepts it/);
+    const bare = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, publicKey: rsa.publicPem }] });
+    expect(await detailOf(auth({ aud: TOKEN_ENDPOINT }, bare))).toMatch(/add it to "audiences" with audienceMode "legacy"/);
+  });
+
+  it('a list naming another server gets no hint towards legacy mode', async () => {
+    const detail = await detailOf(auth({ aud: [ISSUER, 'https://other.example'] }));
+    expect(detail).not.toMatch(/audienceMode "legacy" accepts/);
+    expect(await detailOf(auth({ aud: [ISSUER, 'https://other.example'] }, make({ audienceMode: 'legacy' })))).toMatch(/another server/);
+  });
+
+  it('a reused jti names allowReuse', async () => {
+    const a = make();
+    const token = signJws({ alg: 'RS256' }, clientClaims(), rsa.privateKey);
+    await a.authenticate(clientRequest(token));
+    expect(await detailOf(a.authenticate(clientRequest(token)))).toMatch(/allowReuse/);
+  });
+});
+
+describe('client_secret_jwt secret lists: rotation without downtime (issue 13)', () => {
+  it('during a secret change, assertions signed with the current or the next secret are accepted; after it, only the new one', async () => {
+    const current = secret(32);
+    const next = secret(48);
+    const registration = { clientId: 'rotating', clientSecret: [current] as string[] };
+    const clients = createClientAuthenticator({ issuer: ISSUER, clients: () => ({ ...registration, clientSecret: [...registration.clientSecret] }) });
+    const signed = (key: string) => createAssertion({ issuer: 'rotating', subject: 'rotating', audience: ISSUER, key });
+    await expect(clients.authenticate(clientRequest(signed(current)))).resolves.toMatchObject({ clientId: 'rotating', method: 'client_secret_jwt' });
+    // The server learns the next secret first; the client switches whenever it is ready.
+    registration.clientSecret = [current, next];
+    await expect(clients.authenticate(clientRequest(signed(current)))).resolves.toBeDefined();
+    await expect(clients.authenticate(clientRequest(signed(next)))).resolves.toMatchObject({ clientId: 'rotating' });
+    // Then the old secret is retired.
+    registration.clientSecret = [next];
+    await expectRejected(clients.authenticate(clientRequest(signed(current))), 'ERR_SIGNATURE_INVALID', 'invalid_client');
+    await expect(clients.authenticate(clientRequest(signed(next)))).resolves.toBeDefined();
+  });
+
+  it('a secret list is validated: 1 to 4 secrets, each long enough, named by index', () => {
+    const ok = () => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [secret(32), new Uint8Array(32).fill(1)] }] });
+    expect(ok).not.toThrow();
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [] }] })).toThrow(/option "clients\[0\]\.clientSecret" must be a secret or a list of 1 to 4 secrets/);
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [secret(32), 'short'] }] })).toThrow(/clients\[0\]\.clientSecret\[1\]/);
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: Array.from({ length: 5 }, () => secret(32)) }] })).toThrow(/1 to 4 secrets/);
+  });
+});
+
+describe('secret length messages (issue 14)', () => {
+  it('an HS512-only client with a 40-byte secret gets the precise secret-length message, not "nothing in common"', () => {
+    const make40 = () => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: 'x'.repeat(40), algorithms: ['HS512'] }] });
+    expect(make40).toThrow(TypeError);
+    expect(make40).toThrow(/option "clients\[0\]\.clientSecret" is 40 bytes long; HS512 needs a secret of at least 64 bytes \(RFC 7518 §3\.2/);
+    expect(make40).not.toThrow(/nothing in common/);
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: 'x'.repeat(40), algorithms: ['HS384', 'HS512'] }] })).toThrow(
+      /is 40 bytes long; HS384, HS512 need a secret of at least 48 bytes/,
+    );
   });
 });
 

@@ -172,7 +172,7 @@ describe('header: crit, cty, typ', () => {
   });
 
   it.each(['JWT', 'jwt', 'application/jwt', 'client-authentication+jwt', 'Client-Authentication+JWT', 'application/client-authentication+jwt', 'APPLICATION/CLIENT-AUTHENTICATION+JWT', undefined])(
-    'RFC 7523bis: a client assertion with typ %s is accepted',
+    'RFC 10070: a client assertion with typ %s is accepted',
     async (typ) => {
       await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', typ }, cClaims(), rsa.privateKey)))).resolves.toMatchObject({ clientId: CLIENT_ID });
     },

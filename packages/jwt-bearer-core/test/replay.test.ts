@@ -549,3 +549,59 @@ describe('the ReplayStore interface', () => {
     await expect(c.authenticate(short())).resolves.toBeDefined();
   });
 });
+
+describe('MemoryReplayStore per-party share and Retry-After (issue 12 finding 5)', () => {
+  it('maxPerParty bounds one party; the others keep working', async () => {
+    const store = new MemoryReplayStore({ max: 100, maxPerParty: 3 });
+    for (const jti of ['a', 'b', 'c']) await expect(store.claimFor('flooder', `f:${jti}`, 60)).resolves.toBe(true);
+    const err = await store.claimFor('flooder', 'f:d', 60).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReplayStoreFullError);
+    expect((err as ReplayStoreFullError).retryAfter).toBe(60);
+    await expect(store.claimFor('other', 'o:a', 60)).resolves.toBe(true);
+    // A replay is still a replay, not "full".
+    await expect(store.claimFor('flooder', 'f:a', 60)).resolves.toBe(false);
+  });
+
+  it("Retry-After is the party's earliest expiry, and the share frees up when it passes", async () => {
+    const store = new MemoryReplayStore({ max: 100, maxPerParty: 2 });
+    await store.claimFor('p', 'p:1', 0.2);
+    await store.claimFor('p', 'p:2', 50);
+    const err = (await store.claimFor('p', 'p:3', 60).catch((e: unknown) => e)) as ReplayStoreFullError;
+    expect(err.retryAfter).toBe(1);
+    await sleep(260);
+    await expect(store.claimFor('p', 'p:3', 60)).resolves.toBe(true);
+  });
+
+  it('a full store reports its earliest expiry, never a constant', async () => {
+    const store = new MemoryReplayStore({ max: 2 });
+    await store.claim('a', 40);
+    await store.claim('b', 90);
+    expect(((await store.claim('c', 60).catch((e: unknown) => e)) as ReplayStoreFullError).retryAfter).toBe(40);
+  });
+
+  it('the pipeline answers a full store with 503 and that Retry-After', async () => {
+    const store = new MemoryReplayStore({ max: 50, maxPerParty: 1 });
+    const c = clients({ replayStore: store });
+    await expect(c.authenticate(clientRequest(clientToken()))).resolves.toBeDefined();
+    const err = await expectRejected(c.authenticate(clientRequest(clientToken())), 'ERR_REPLAY_STORE_FULL', 'temporarily_unavailable', 503);
+    const retryAfter = Number(err.headers['Retry-After']);
+    expect(retryAfter).toBeGreaterThanOrEqual(85);
+    expect(retryAfter).toBeLessThanOrEqual(91);
+    await expect(c.authenticate(clientRequest(clientToken({ iss: 'client-two', sub: 'client-two' })))).resolves.toBeDefined();
+  });
+
+  it('validates maxPerParty', () => {
+    expect(() => new MemoryReplayStore({ maxPerParty: 0 })).toThrow(/maxPerParty/);
+    expect(() => new MemoryReplayStore({ maxPerParty: 1.5 })).toThrow(/maxPerParty/);
+  });
+});
+
+describe('the process-wide default store (issue 12 finding 5)', () => {
+  it('gives one party a tenth of its 100,000 entries, so a single flooding issuer leaves the others working', async () => {
+    const { defaultReplayStore } = await import('../src/replay/memory-store');
+    const store = defaultReplayStore();
+    for (let i = 0; i < 10_000; i += 1) await store.claimFor('https://flooder.example', `flood:${i}`, 3600);
+    await expect(store.claimFor('https://flooder.example', 'flood:more', 3600)).rejects.toBeInstanceOf(ReplayStoreFullError);
+    await expect(store.claimFor('https://someone-else.example', 'x', 60)).resolves.toBe(true);
+  });
+});

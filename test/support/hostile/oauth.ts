@@ -2,7 +2,7 @@
  * What every answer of the middleware must look like: an RFC 6749 §5.2 JSON error with a known
  * code, a fixed description and Cache-Control: no-store, or a success.
  */
-import { ERROR_CODES } from 'jwt-bearer-core';
+import { ERROR_CODES, UNIFORM_CLIENT_DESCRIPTION } from 'jwt-bearer-core';
 
 const STATUS_OF: Record<string, number> = {
   invalid_request: 400,
@@ -17,7 +17,7 @@ const STATUS_OF: Record<string, number> = {
 export const KNOWN_ERRORS: ReadonlySet<string> = new Set(Object.keys(STATUS_OF));
 
 /** The fixed public sentences: an `error_description` must be one of them (never echoed input). */
-export const KNOWN_DESCRIPTIONS: ReadonlySet<string> = new Set(Object.values(ERROR_CODES).map((c) => c.description));
+export const KNOWN_DESCRIPTIONS: ReadonlySet<string> = new Set([...Object.values(ERROR_CODES).map((c) => c.description), UNIFORM_CLIENT_DESCRIPTION]);
 
 /** An HTTP (or core, through toErrorResponse) answer, normalised. */
 export interface Answer {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { describe } from '../describe';
 import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { OAuthError, type AssertionUse } from '../errors';
 import { fail, isPlainObject } from '../options';
@@ -230,7 +231,7 @@ async function readForm(req: IncomingMessage, parsed: unknown, limit: number, us
   if (alreadyParsed) return { body: parsed, parsedHere: false, isForm };
   if (!hasBody(req)) return { body: {}, parsedHere: true, isForm };
   if (type !== FORM) {
-    throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: `content-type ${JSON.stringify(req.headers['content-type'] ?? null)}` });
+    throw new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: `content-type ${describe(req.headers['content-type'] ?? null)}` });
   }
   // Another parser (express.text / raw) already read the stream without giving us a form: its
   // 'end' has passed, so waiting for it would hang the request.

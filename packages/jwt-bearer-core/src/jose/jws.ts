@@ -30,13 +30,51 @@ export function isCanonicalBase64url(text: string): boolean {
   return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
+/**
+ * Deepest nesting of arrays and objects accepted in a header or claim set (the set itself is
+ * level 1). Real assertions nest three or four levels (`cnf.jwk`, `authorization_details`); a
+ * deeper value serves no one, and a 6,000-deep one that `JSON.parse` accepts overflows the stack
+ * of whatever serialises it later: the app that logs or copies the claims, not only us.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether JSON text nests deeper than `max`: one pass over the characters, skipping string
+ * contents (and their escapes); no allocation.
+ *
+ * @internal
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
 function decodeSegment(segment: string, name: string, use: AssertionUse): Record<string, unknown> {
   if (!BASE64URL.test(segment)) {
     throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: `${name} is not base64url` });
   }
+  const text = Buffer.from(segment, 'base64url').toString('utf8');
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: `${name} nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep` });
+  }
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new OAuthError('ERR_ASSERTION_MALFORMED', { use, detail: `${name} is not JSON` });
   }
