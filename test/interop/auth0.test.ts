@@ -20,6 +20,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ManagementClient } from 'auth0';
 import { decodeJwt, FRAMEWORKS, sharedDemoKeys, startExample, startResourceServer, type Example, type Framework, type ResourceServer } from './helpers';
 
+// Real client libraries with RSA keys over HTTP: slower than Jest's default 5 s on a loaded machine.
+jest.setTimeout(30_000);
+
 const DOMAIN = 'interop-tenant.auth0.example';
 const CLIENT_ID = 'auth0-m2m-client';
 const API_AUDIENCE = `https://${DOMAIN}/api/v2/`;

@@ -22,6 +22,10 @@ import { FRAMEWORKS, sharedDemoKeys, startExample, type Example } from './helper
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(__dirname, 'authlib_client.py');
 
+// A Python start and a few RSA signatures per test: more than Jest's default 5 s on a loaded
+// machine, and bounded anyway by the child's own 60 s timeout.
+jest.setTimeout(90_000);
+
 const clientKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const secret = randomBytes(32).toString('base64url');
 

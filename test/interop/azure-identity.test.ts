@@ -32,6 +32,9 @@ import {
   type TestCertificate,
 } from './helpers';
 
+// Real client libraries with RSA keys over HTTP: slower than Jest's default 5 s on a loaded machine.
+jest.setTimeout(30_000);
+
 /** A pipeline policy of the credential's HTTP client (its `additionalPolicies` option). */
 type PipelinePolicy = NonNullable<ClientCertificateCredentialOptions['additionalPolicies']>[number]['policy'];
 

@@ -24,6 +24,9 @@ import { Connection, OAuth2 } from 'jsforce';
 import { JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
 import { selfSignedCertificate, FRAMEWORKS, sharedDemoKeys, startExample, startResourceServer, type Example, type Framework, type ResourceServer } from './helpers';
 
+// Real client libraries with RSA keys over HTTP: slower than Jest's default 5 s on a loaded machine.
+jest.setTimeout(30_000);
+
 const CONSUMER_KEY = '3MVG9interop.consumer.key';
 const USERNAME = 'integration@example.com';
 /** A connected app holds a certificate; its private key signs the assertions. */

@@ -36,6 +36,9 @@ import {
   type TestCertificate,
 } from './helpers';
 
+// Real client libraries with RSA keys over HTTP: slower than Jest's default 5 s on a loaded machine.
+jest.setTimeout(30_000);
+
 const certificate: TestCertificate = selfSignedCertificate('msal-node interop client');
 
 /** Every form body sent to a token endpoint, recorded by a pass-through spy on the global fetch MSAL uses. */

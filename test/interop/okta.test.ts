@@ -20,6 +20,9 @@ import { Client, RequestExecutor } from '@okta/okta-sdk-nodejs';
 import type { ClientRegistration, Jwk } from 'jwt-bearer-core';
 import { FRAMEWORKS, sharedDemoKeys, startExample, startResourceServer, type Example, type Framework, type ResourceServer } from './helpers';
 
+// Real client libraries with RSA keys over HTTP: slower than Jest's default 5 s on a loaded machine.
+jest.setTimeout(30_000);
+
 const OKTA_TOKEN_PATH = '/oauth2/v1/token';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
