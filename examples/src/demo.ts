@@ -103,7 +103,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoStep[]> {
   const secretClient = keys.clients['demo-secret-client'];
   const demoIssuer = keys.issuers['demo-issuer'];
 
-  /** private_key_jwt: iss = sub = client_id, aud = the issuer identifier (RFC 7523bis). */
+  /** private_key_jwt: iss = sub = client_id, aud = the issuer identifier (RFC 10070). */
   const clientAssertion = (audience: string = issuer) =>
     createAssertion({ issuer: 'demo-client', subject: 'demo-client', audience, key: client.private_jwk, algorithm: 'ES256', keyId: client.kid });
   /** client_secret_jwt: the same claims, HS256 with the client secret. */
@@ -203,7 +203,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoStep[]> {
   // 6. Replay: the exact request of step 1 again. Its jti is recorded until the assertion expires.
   await exchange('REFUSED: step 1 sent again (replayed client assertion)', tokenEndpoint, first, { status: 401, error: 'invalid_client' });
 
-  // 7. Audience injection (RFC 7523bis): an assertion made out to the token endpoint URL, which a
+  // 7. Audience injection (RFC 10070): an assertion made out to the token endpoint URL, which a
   //    malicious server could have obtained by posing as that endpoint, is not accepted here.
   await exchange(
     'REFUSED: client assertion with aud = the token endpoint URL (audience injection)',

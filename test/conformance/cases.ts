@@ -101,7 +101,7 @@ export interface ConformanceCase {
 
 /** This authorization server's issuer identifier (RFC 8414). */
 export const AS = 'https://as.example.com';
-/** Its token endpoint: an accepted grant audience, never a client assertion audience (RFC 7523bis). */
+/** Its token endpoint: an accepted grant audience, never a client assertion audience (RFC 10070). */
 export const TOKEN_URL = 'https://as.example.com/oauth2/token';
 /** The trusted grant issuer. */
 export const SVC = 'https://svc.example.com';
@@ -302,7 +302,7 @@ export const CASES: ConformanceCase[] = [
     expect: grantFails('ERR_AUDIENCE_INVALID'),
   },
   {
-    name: 'RFC 7523 §3 item 3 / RFC 7523bis: a grant aud may be the token endpoint URL (one of audiences)',
+    name: 'RFC 7523 §3 item 3 / RFC 10070: a grant aud may be the token endpoint URL (one of audiences)',
     stack: (f) => grant(f),
     request: (f) => ({ form: grantForm(grantJwt(f, { audience: TOKEN_URL })) }),
     expect: issued(),
@@ -634,25 +634,25 @@ export const CASES: ConformanceCase[] = [
     expect: clientFails('ERR_SIGNATURE_INVALID'),
   },
   {
-    name: 'RFC 7523bis: a client assertion whose aud is the token endpoint URL is invalid_client (audience injection)',
+    name: 'RFC 10070: a client assertion whose aud is the token endpoint URL is invalid_client (audience injection)',
     stack: (f) => client(f),
     request: (f) => ({ form: clientForm(clientJwt(f, { audience: TOKEN_URL })) }),
     expect: clientFails('ERR_AUDIENCE_INVALID'),
   },
   {
-    name: 'RFC 7523bis: a client assertion aud with the issuer plus another value is invalid_client',
+    name: 'RFC 10070: a client assertion aud with the issuer plus another value is invalid_client',
     stack: (f) => client(f),
     request: (f) => ({ form: clientForm(clientJwt(f, { audience: [AS, 'https://attacker.example'] })) }),
     expect: clientFails('ERR_AUDIENCE_INVALID'),
   },
   {
-    name: 'RFC 7523bis: a one-element aud array holding the issuer is accepted',
+    name: 'RFC 10070: a one-element aud array holding the issuer is accepted',
     stack: (f) => client(f),
     request: (f) => ({ form: clientForm(clientJwt(f, { audience: [AS] })) }),
     expect: reachedApp({ client: seenClient() }),
   },
   {
-    name: 'RFC 7523bis: audienceMode "legacy" still accepts the token endpoint URL as aud',
+    name: 'RFC 10070: audienceMode "legacy" still accepts the token endpoint URL as aud',
     stack: (f) => client(f, { audienceMode: 'legacy', onWarning: () => undefined }),
     request: (f) => ({ form: clientForm(clientJwt(f, { audience: TOKEN_URL })) }),
     expect: reachedApp({ client: seenClient() }),
@@ -689,7 +689,7 @@ export const CASES: ConformanceCase[] = [
     expect: reachedApp({ client: seenClient() }),
   },
   {
-    name: 'RFC 7523bis / RFC 8725 §3.11: typ client-authentication+jwt is accepted for client assertions',
+    name: 'RFC 10070 / RFC 8725 §3.11: typ client-authentication+jwt is accepted for client assertions',
     stack: (f) => client(f),
     request: (f) => ({ form: clientForm(clientJwt(f, { type: 'client-authentication+jwt' })) }),
     expect: reachedApp({ client: seenClient() }),

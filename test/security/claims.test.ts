@@ -1,5 +1,5 @@
 /*
- * Claim attacks: audience injection (RFC 7523bis), `exp` in milliseconds, a client assertion
+ * Claim attacks: audience injection (RFC 10070), `exp` in milliseconds, a client assertion
  * whose issuer is not its subject, and prototype-pollution keys in a genuine claim set.
  */
 import { parts, seconds, signJws } from '../support/hostile/keys';

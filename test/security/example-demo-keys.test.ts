@@ -4,7 +4,8 @@
  * request's Host is that name: the route answers only to the server's own loopback names.
  */
 import { request } from 'node:http';
-import { banner } from '../../examples/src/authorization-server';
+import { createAssertion, JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
+import { banner, DEMO_ISSUER } from '../../examples/src/authorization-server';
 import { FRAMEWORKS, startExample, type Example } from '../interop/helpers';
 
 /** GET /demo/keys on 127.0.0.1 with a chosen Host header. */
@@ -52,5 +53,35 @@ describe.each(FRAMEWORKS)('GET /demo/keys of the %s example', (framework) => {
     expect(text).toMatch(/\/demo\/keys/);
     expect(text).toMatch(/exists for the demo only/);
     expect(text).toMatch(/DNS-rebinding pages are refused/);
+  });
+});
+
+describe.each(FRAMEWORKS)('the %s example issues no more than the issuer signed (issue 12 finding 6)', (framework) => {
+  let example: Example;
+  beforeAll(async () => {
+    example = await startExample(framework);
+  });
+  afterAll(() => example.close());
+
+  test('an assertion signed with scope "read" and presented with scope=read write gets a token for read only', async () => {
+    const { issuer } = example.as.keys;
+    const assertion = createAssertion({
+      issuer: DEMO_ISSUER,
+      subject: 'alice@example.com',
+      audience: example.as.issuer,
+      key: issuer.privateKey,
+      keyId: issuer.keyId,
+      algorithm: issuer.algorithm,
+      claims: { scope: 'read' },
+    });
+    const response = await fetch(example.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion, scope: 'read write' }).toString(),
+    });
+    const body = (await response.json()) as { access_token: string; scope: string };
+    expect(response.status).toBe(200);
+    expect(body.scope).toBe('read');
+    expect(example.as.lookup(body.access_token)).toMatchObject({ scope: ['read'] });
   });
 });

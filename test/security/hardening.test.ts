@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { MemoryReplayStore, UNIFORM_CLIENT_DESCRIPTION, type ClientRegistration, type TrustedIssuer } from 'jwt-bearer-core';
 import { b64u, parts, signJws } from '../support/hostile/keys';
-import { ALL_TARGETS, startTarget, type Target } from '../support/hostile/targets';
+import { ALL_TARGETS, HTTP_TARGETS, startTarget, type Target } from '../support/hostile/targets';
 import { expectOAuthError, type Answer } from '../support/hostile/oauth';
 import { CLIENT, expectAccepted, expectRefused, GRANT, USES, type Use } from '../support/hostile/uses';
 import { AS_ISSUER, clientAssertionFor, GRANT_ISSUER, grantAssertionFor, world } from '../support/hostile/world';
@@ -206,5 +206,33 @@ describe.each(ALL_TARGETS)('%s', (name) => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe.each(HTTP_TARGETS)('%s: the scope ceiling over HTTP (DESIGN §8, issue 12 finding 6)', (name) => {
+  let t: Target;
+  beforeAll(async () => {
+    t = await startTarget(name, w.config());
+  });
+  afterAll(() => t.close());
+
+  test('signed "read", asked "read write admin": the grant and the token response say "read"', async () => {
+    const answer = await GRANT.send(t, grantAssertionFor(GRANT_ISSUER, w.rsa, { claims: { scope: 'read' } }), { scope: 'read write admin' });
+    expectAccepted(answer);
+    expect(answer.body.grant.scope).toEqual(['read']);
+    expect(answer.body.scope).toBe('read');
+  });
+
+  test('a parameter that leaves nothing of the claim is invalid_scope', async () => {
+    const answer = await GRANT.send(t, grantAssertionFor(GRANT_ISSUER, w.rsa, { claims: { scope: 'read' } }), { scope: 'admin' });
+    expectOAuthError(answer, 'invalid_scope');
+  });
+
+  test('the scope taken from the claim alone is stated; an unchanged request scope is not added', async () => {
+    const fromClaim = await GRANT.send(t, grantAssertionFor(GRANT_ISSUER, w.rsa, { claims: { scope: 'read write' } }));
+    expect(fromClaim.body.scope).toBe('read write');
+    const asAsked = await GRANT.send(t, grantAssertionFor(GRANT_ISSUER, w.rsa), { scope: 'read' });
+    expectAccepted(asAsked);
+    expect(asAsked.body.scope).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ export interface CreateAssertionOptions {
   issuer: string;
   /** `sub`: the client_id (client authentication) or who the token is for (grant). Omit only for issuers that allow it. */
   subject?: string;
-  /** `aud`: the authorization server's issuer identifier (RFC 7523bis), or a list of values. */
+  /** `aud`: the authorization server's issuer identifier (RFC 10070), or a list of values. */
   audience: string | string[];
   /** Signing key: a private PEM, a private JWK, a private `KeyObject`, or for HS* the shared secret. */
   key: string | Jwk | KeyObject | Uint8Array;

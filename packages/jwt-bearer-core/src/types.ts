@@ -264,7 +264,7 @@ export interface ClientAuthenticatorOptions extends CommonOptions {
   /** Registered clients: a list, or a (possibly async) lookup by client_id. Required. */
   clients: ClientRegistration[] | Resolver<ClientRegistration>;
   /**
-   * `'strict'` (default): `aud` must be exactly `issuer` (RFC 7523bis). `'legacy'` also accepts
+   * `'strict'` (default): `aud` must be exactly `issuer` (RFC 10070). `'legacy'` also accepts
    * the `audiences` values and reports each such use through `onWarning`.
    */
   audienceMode?: AudienceMode;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe } from '../describe';
+import { scopeToReport } from '../verify/grant';
 import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { OAuthError, type AssertionUse } from '../errors';
 import { fail, isPlainObject } from '../options';
@@ -261,6 +262,8 @@ export async function issueTokenResponse<Req>(
   if (typeof t !== 'object' || t === null || typeof t.access_token !== 'string' || typeof t.token_type !== 'string') {
     throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
   }
+  // RFC 6749 §5.1, DESIGN §8: a scope other than the one requested is stated in the response.
+  if (t.scope === undefined && scopeToReport.has(grant)) return { ...(t as TokenResponse), scope: grant.scope.join(' ') };
   return t as TokenResponse;
 }
 

@@ -12,6 +12,13 @@ import type { AssertionClaims, AssertionHeader, GrantContext, GrantPrincipal, Gr
 const GRANT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose', 'application/jose']);
 
 /**
+ * Principals whose granted scope differs from the `scope` parameter (narrowed by a signed claim,
+ * or taken from the claim when the request had none): the token response must say what was
+ * granted (RFC 6749 §5.1), so the adapters' `issueTokenResponse` adds `scope` when `issueToken` left it out.
+ */
+export const scopeToReport = new WeakSet<GrantPrincipal>();
+
+/**
  * The scope a grant carries (RFC 6749 §3.3, DESIGN §8). A signed `scope` claim is a ceiling: with
  * a `scope` parameter the grant is the parameter ∩ the claim (∩ the issuer's `scopes`), and a
  * parameter that leaves nothing is `invalid_scope`; without one, the claim itself, which must lie
@@ -119,6 +126,9 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       header: decoded.header as AssertionHeader,
     };
     if (context?.clientId !== undefined) principal.clientId = context.clientId;
+    // RFC 6749 §5.1: the token response must carry the scope when it differs from the request's.
+    // (The grant is never wider than the request: a narrowed one is shorter.)
+    if (requested === undefined ? scope.length > 0 : scope.length !== requested.length) scopeToReport.add(principal);
     return principal;
   }
 
