@@ -2,10 +2,23 @@
  * Shared set-up of the interop suites: the example apps (examples/src) started on 127.0.0.1:0,
  * and client keys as WebCrypto keys, which is what openid-client and oauth4webapi sign with.
  */
-import { webcrypto } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { webcrypto, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 import { serverOptions } from 'express-jwt-bearer';
-import { createAssertion, JWT_BEARER_GRANT_TYPE, type ClientRegistration, type Jwk } from 'jwt-bearer-core';
+import {
+  createAssertion,
+  JWT_BEARER_GRANT_TYPE,
+  type ClientPrincipal,
+  type ClientRegistration,
+  type GrantPrincipal,
+  type Jwk,
+} from 'jwt-bearer-core';
 import {
   AuthorizationServer,
   DEMO_ISSUER,
@@ -13,6 +26,7 @@ import {
   serve,
   type AuthorizationServerOptions,
   type DemoKeys,
+  type IssuedToken,
   type RunningServer,
 } from '../../examples/src/authorization-server';
 import { createApp as createExpressApp } from '../../examples/src/express-server';
@@ -26,32 +40,82 @@ export interface Example extends RunningServer {
   as: AuthorizationServer;
   tokenEndpoint: string;
   logs: string[];
+  /** Every client the middleware authenticated, in order, with its assertion's verified header and claims. */
+  authenticated: ClientPrincipal[];
+}
+
+/**
+ * Options of the middleware that the example leaves at their defaults and a suite may set:
+ * `now`, the server's clock in milliseconds (an advanced clock stands in for a real wait).
+ */
+export interface MiddlewareOverrides {
+  now?: () => number;
+}
+
+/**
+ * The example's model, with `overrides` added to the options of both middlewares, and a record
+ * of every client the middleware authenticated (its verified assertion's header and claims), in
+ * order: what a library sent, for the libraries that offer no hook on their HTTP requests.
+ */
+class TunedAuthorizationServer extends AuthorizationServer {
+  readonly authenticated: ClientPrincipal[] = [];
+
+  constructor(
+    options: AuthorizationServerOptions,
+    private readonly overrides: MiddlewareOverrides,
+  ) {
+    super(options);
+  }
+
+  override tokenRequest(...args: Parameters<AuthorizationServer['tokenRequest']>): ReturnType<AuthorizationServer['tokenRequest']> {
+    if (args[1]?.client) this.authenticated.push(args[1].client);
+    return super.tokenRequest(...args);
+  }
+
+  override issueForGrant(principal: GrantPrincipal, client?: ClientPrincipal): ReturnType<AuthorizationServer['issueForGrant']> {
+    if (client) this.authenticated.push(client);
+    return super.issueForGrant(principal, client);
+  }
+
+  override introspect(body: Record<string, unknown> | undefined, client: ClientPrincipal | undefined): ReturnType<AuthorizationServer['introspect']> {
+    if (client) this.authenticated.push(client);
+    return super.introspect(body, client);
+  }
+
+  override clientOptions(): ReturnType<AuthorizationServer['clientOptions']> {
+    return { ...super.clientOptions(), ...this.overrides };
+  }
+
+  override grantOptions(): ReturnType<AuthorizationServer['grantOptions']> {
+    return { ...super.grantOptions(), ...this.overrides };
+  }
 }
 
 /**
  * Starts the Express or Koa example on 127.0.0.1 and a free port. Its issuer is its URL
  * (`http://127.0.0.1:<port>`), as with `npm start`, unless `issuer` is given (several servers
  * behind one issuer); `options` may depend on it (e.g. a legacy audience that is the token
- * endpoint URL).
+ * endpoint URL). `overrides` go to both middlewares as they are.
  */
 export async function startExample(
   framework: Framework,
   options: Omit<AuthorizationServerOptions, 'issuer' | 'log'> | ((issuer: string) => Omit<AuthorizationServerOptions, 'issuer' | 'log'>) = {},
   issuer?: string,
+  overrides: MiddlewareOverrides = {},
 ): Promise<Example> {
   const logs: string[] = [];
-  let as: AuthorizationServer | undefined;
+  let as: TunedAuthorizationServer | undefined;
   // The Express example as `npm start` runs it: served with serverOptions(app).
   const expressApp = framework === 'express' ? express() : undefined;
   const running = await serve(
     (issuer) => {
       const resolved = typeof options === 'function' ? options(issuer) : options;
-      as = new AuthorizationServer({ ...resolved, issuer, log: (line) => logs.push(line) });
+      as = new TunedAuthorizationServer({ ...resolved, issuer, log: (line) => logs.push(line) }, overrides);
       return { listener: expressApp ? createExpressApp(as, expressApp) : createKoaApp(as).callback() };
     },
     { port: 0, ...(issuer !== undefined ? { issuer } : {}), ...(expressApp ? { serverOptions: serverOptions(expressApp) } : {}) },
   );
-  return Object.assign(running, { as: as!, tokenEndpoint: as!.tokenEndpoint, logs });
+  return Object.assign(running, { as: as!, tokenEndpoint: as!.tokenEndpoint, logs, authenticated: as!.authenticated });
 }
 
 /** The demo keys, generated once per test file (RSA generation is the slow part). */
@@ -146,9 +210,22 @@ export async function createInteropClients(prefix: string): Promise<InteropClien
  * legacy, with the token endpoint URL listed in its audiences.
  */
 export function startWithClients(framework: Framework, clients: InteropClient[], mode: 'strict' | 'legacy' = 'strict'): Promise<Example> {
-  const registrations = () => ({ keys: sharedDemoKeys(), clients: clients.map((c) => c.registration) });
-  if (mode === 'strict') return startExample(framework, registrations());
-  return startExample(framework, (issuer) => ({ ...registrations(), audienceMode: 'legacy', audiences: [`${issuer}/token`] }));
+  return startWithRegistrations(framework, clients.map((c) => c.registration), mode);
+}
+
+/**
+ * Starts the example with the demo keys and `registrations`; in `legacy` mode with the token
+ * endpoint URL listed in its audiences. `overrides` go to both middlewares.
+ */
+export function startWithRegistrations(
+  framework: Framework,
+  registrations: ClientRegistration[],
+  mode: 'strict' | 'legacy' = 'strict',
+  overrides: MiddlewareOverrides = {},
+): Promise<Example> {
+  const options = () => ({ keys: sharedDemoKeys(), clients: registrations });
+  if (mode === 'strict') return startExample(framework, options(), undefined, overrides);
+  return startExample(framework, (issuer) => ({ ...options(), audienceMode: 'legacy', audiences: [`${issuer}/token`] }), undefined, overrides);
 }
 
 /** The authorization server metadata a library is configured with: the example's issuer, token and introspection endpoints. */
@@ -230,5 +307,95 @@ export function recordingFetch(bodies: URLSearchParams[]): typeof fetch {
     if (init?.body instanceof URLSearchParams) bodies.push(new URLSearchParams(init.body));
     else if (typeof init?.body === 'string') bodies.push(new URLSearchParams(init.body));
     return fetch(input, init);
+  };
+}
+
+/**
+ * A server clock for `now` that runs with the real one plus an offset the test moves forward:
+ * an assertion's age is what the server computes, so advancing it crosses a lifetime limit
+ * without waiting.
+ */
+export function advancedClock(): { now: () => number; advance(seconds: number): void } {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance(seconds: number) {
+      offset += seconds * 1000;
+    },
+  };
+}
+
+/** A self-signed X.509 certificate and its RSA private key, both PEM, as a client or a TLS server holds them. */
+export interface TestCertificate {
+  certificate: string;
+  privateKey: string;
+  x509: X509Certificate;
+  /** The certificate's DER, base64 (a JWK's `x5c` member). */
+  der: string;
+  /** SHA-1 and SHA-256 fingerprints as hex without separators, as Azure's tooling prints them. */
+  thumbprint: string;
+  thumbprintSha256: string;
+}
+
+/**
+ * Makes a self-signed RSA-2048 certificate for `commonName` with the openssl command line (Node
+ * cannot issue certificates), valid for two days; `ipAddress` adds it as a subjectAltName, for a
+ * TLS server on that address.
+ */
+export function selfSignedCertificate(commonName: string, ipAddress?: string): TestCertificate {
+  const dir = mkdtempSync(join(tmpdir(), 'jwt-bearer-cert-'));
+  try {
+    const keyFile = join(dir, 'key.pem');
+    const certFile = join(dir, 'cert.pem');
+    const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${commonName}`];
+    if (ipAddress !== undefined) args.push('-addext', `subjectAltName=IP:${ipAddress}`);
+    execFileSync('openssl', args, { stdio: 'ignore', timeout: 30_000 });
+    const certificate = readFileSync(certFile, 'utf8');
+    const x509 = new X509Certificate(certificate);
+    const hex = (fingerprint: string) => fingerprint.replace(/:/g, '');
+    return {
+      certificate,
+      privateKey: readFileSync(keyFile, 'utf8'),
+      x509,
+      der: x509.raw.toString('base64'),
+      thumbprint: hex(x509.fingerprint),
+      thumbprintSha256: hex(x509.fingerprint256),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A registration by certificate, as Entra ID keeps one: the public key with its certificate in `x5c`, no `kid`. */
+export function certificateRegistration(clientId: string, cert: TestCertificate, extra: Partial<ClientRegistration> = {}): ClientRegistration {
+  const jwk = cert.x509.publicKey.export({ format: 'jwk' }) as Jwk;
+  return { clientId, jwks: { keys: [{ ...jwk, x5c: [cert.der] }] }, ...extra } as ClientRegistration;
+}
+
+/** A resource server of the suites: see {@link startResourceServer}. */
+export interface ResourceServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A resource server on 127.0.0.1 standing in for a vendor's API that a library calls with the
+ * access token it got: a GET with `Authorization: Bearer <token>` of a live token the example
+ * issued is answered with `answer(path, record)` as JSON (404 when that is undefined); any other
+ * token gets 401.
+ */
+export async function startResourceServer(example: () => Example, answer: (path: string, record: IssuedToken) => unknown): Promise<ResourceServer> {
+  const server = createServer((req, res) => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const record = token === undefined ? undefined : example().as.lookup(token);
+    const body = record && req.method === 'GET' ? answer(new URL(req.url ?? '/', 'http://127.0.0.1').pathname, record) : undefined;
+    res.statusCode = !record ? 401 : body === undefined ? 404 : 200;
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(body ?? { error: res.statusCode === 401 ? 'invalid_token' : 'not_found' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
