@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { createClientAuthenticator, createGrantVerifier } from '../src';
 import { ALGORITHMS } from '../src/jose/algorithms';
+import type { Jwk } from '../src/types';
 import { importJwk, importJwkSet, importPublicKey, importSecret, MAX_KEYS_TRIED, MAX_VERIFY_COST, parseJwk, selectKeys, StaticKeySource, type KeyEntry } from '../src/trust/keys';
 import {
   certificateInfo,
@@ -13,6 +14,7 @@ import {
   GRANT_ISSUER,
   grantClaims,
   grantRequest,
+  hostileRsaJwk,
   ISSUER,
   jwkWithKid,
   rsaKeyPair,
@@ -271,16 +273,6 @@ describe('key selection end to end (DESIGN §6)', () => {
   });
 });
 
-/** An RSA public JWK with a random odd modulus of `bits` bits and exponent `e`: importable, never verifying. */
-function hostileRsaJwk(bits: number, e: bigint, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const n = crypto.randomBytes(bits / 8);
-  n[0]! |= 0x80;
-  n[n.length - 1]! |= 1;
-  let hex = e.toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  return { kty: 'RSA', n: n.toString('base64url'), e: Buffer.from(hex, 'hex').toString('base64url'), ...extra };
-}
-
 describe('hostile key sets: RSA size and exponent refused at import (DESIGN §9, issue 12 finding 2)', () => {
   const huge = (2n ** 3071n) | 1n;
 
@@ -321,7 +313,7 @@ describe('hostile key sets: key choice bounded on every branch (DESIGN §9, issu
   afterEach(() => calls.mockRestore());
 
   /** Verifies one junk assertion against `keys` and returns the signature checks it cost. */
-  async function checksFor(keys: Record<string, unknown>[], header: Record<string, unknown>): Promise<number> {
+  async function checksFor(keys: Jwk[], header: Record<string, unknown>): Promise<number> {
     const clients = createClientAuthenticator({ issuer: ISSUER, offload: 'never', clients: [{ clientId: CLIENT_ID, jwks: { keys } }] });
     const junk = signJws({ alg: 'RS256', ...header }, clientClaims(), rsaA.privateKey);
     calls.mockClear();

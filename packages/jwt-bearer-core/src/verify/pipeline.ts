@@ -71,11 +71,18 @@ export function verifySignature(party: Party<unknown>, spec: AlgorithmSpec, deco
   return verifyWith(party, spec, decoded, options, selected as Selection);
 }
 
-function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection): void | Promise<void> {
+function verifyWith(
+  party: Party<unknown>,
+  spec: AlgorithmSpec,
+  decoded: DecodedAssertion,
+  options: ResolvedOptions,
+  selection: Selection,
+  retried = false,
+): void | Promise<void> {
   if (selection.keys.length === 0) {
-    reject('ERR_KEY_NOT_FOUND', options.use, `no ${spec.name} key of ${JSON.stringify(party.id)} matches kid ${JSON.stringify(decoded.header.kid)}`);
+    reject('ERR_KEY_NOT_FOUND', options.use, `no ${spec.name} key of ${JSON.stringify(party.id)} matches kid ${boundedJson(decoded.header.kid)}`);
   }
-  if (spec.verifyOffThread && options.offloader.start()) return verifyOffThread(party, spec, decoded, options, selection);
+  if (spec.verifyOffThread && options.offloader.start()) return verifyOffThread(party, spec, decoded, options, selection, retried);
   for (const entry of selection.keys) {
     let valid = false;
     try {
@@ -86,11 +93,18 @@ function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: Decoded
     }
     if (valid) return;
   }
-  signatureInvalid(party, spec, options, selection);
+  return retryOrReject(party, spec, decoded, options, selection, retried);
 }
 
 /** {@link verifyWith} on libuv's thread pool, one candidate key after the other. */
-async function verifyOffThread(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection): Promise<void> {
+async function verifyOffThread(
+  party: Party<unknown>,
+  spec: AlgorithmSpec,
+  decoded: DecodedAssertion,
+  options: ResolvedOptions,
+  selection: Selection,
+  retried: boolean,
+): Promise<void> {
   try {
     for (const entry of selection.keys) {
       if (await spec.verifyOffThread!(entry.key, decoded.signingInput, decoded.signature)) return;
@@ -98,11 +112,31 @@ async function verifyOffThread(party: Party<unknown>, spec: AlgorithmSpec, decod
   } finally {
     options.offloader.done();
   }
-  signatureInvalid(party, spec, options, selection);
+  return retryOrReject(party, spec, decoded, options, selection, retried);
+}
+
+/**
+ * No key verified. A key source that can learn of new keys (a remote JWK Set whose owner rotated
+ * its key) gets one chance to refresh, within its cooldown, and the new keys one try; otherwise,
+ * or when that fails too, the signature is invalid.
+ */
+function retryOrReject(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection, retried: boolean): Promise<void> {
+  const next = retried ? undefined : party.source.refreshForFailure?.(spec, decoded.header, selection);
+  if (next === undefined) signatureInvalid(party, spec, options, selection);
+  return next.then((fresh) => {
+    if (fresh === undefined || fresh.keys.length === 0) signatureInvalid(party, spec, options, selection);
+    return verifyWith(party, spec, decoded, options, fresh, true);
+  });
 }
 
 function signatureInvalid(party: Party<unknown>, spec: AlgorithmSpec, options: ResolvedOptions, selection: Selection): never {
   reject('ERR_SIGNATURE_INVALID', options.use, `signature does not verify with ${selection.keys.length} ${spec.name} key(s) of ${JSON.stringify(party.id)}`);
+}
+
+/** A header value for a detail: JSON of a string cut to 64 characters, or its type. */
+function boundedJson(value: unknown): string {
+  if (typeof value !== 'string') return value === undefined ? 'undefined' : typeof value;
+  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
 }
 
 function numericDate(payload: Record<string, unknown>, name: string, use: AssertionUse): number | undefined {
