@@ -211,7 +211,7 @@ function memorySection(m) {
 function hostileSection(h, budget) {
   const { cpu, sweep } = h;
   const out = [];
-  out.push('### Hostile key sets: CPU per junk assertion (random signature), as a ratio to one ordinary RS256 verification (median of 3 rounds; process CPU time; `offload: \'never\'`)');
+  out.push('### Hostile key sets: CPU per junk assertion (random signature), as a ratio to one ordinary RS256 verification (median of per-round ratios; process CPU time; `offload: \'never\'`; signatures below every modulus, so each key tried costs a full check)');
   out.push('');
   out.push(`The set of issue 12 finding 2 itself (100 × RSA-3072 with 3072-bit public exponents sharing one kid) is ${cpu.refusedAtImport ? 'refused at import' : 'NOT refused at import'}. Ordinary RS256 verification: ${cpu.ordinaryUs.toFixed(0)} µs CPU.`);
   out.push('');
