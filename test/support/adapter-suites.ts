@@ -110,6 +110,24 @@ export function describeAdapterOptions<M extends { name: string; length: number 
       expect(middleware.length).toBe(arity);
     });
   });
+
+  describe('metadata (RFC 8414 §2)', () => {
+    test('each middleware exposes the fields its options imply, read-only', () => {
+      const grant = adapter.jwtBearerGrant({ ...grantOptions(), issuers: [...grantOptions().issuers, { issuer: 'https://idp.example', publicKey: svcKeys.publicKey, profiles: ['id-jag'] }] }) as M & { metadata: Record<string, unknown> };
+      const client = adapter.clientAssertion(clientOptions()) as M & { metadata: Record<string, unknown> };
+      expect(grant.metadata).toEqual({
+        grant_types_supported: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+        authorization_grant_profiles_supported: ['urn:ietf:params:oauth:grant-profile:id-jag'],
+      });
+      expect(client.metadata.token_endpoint_auth_methods_supported).toEqual(['private_key_jwt']);
+      expect(() => {
+        (grant as { metadata: unknown }).metadata = {};
+      }).toThrow(TypeError);
+      expect(() => {
+        (client.metadata.token_endpoint_auth_methods_supported as string[]).push('none');
+      }).toThrow(TypeError);
+    });
+  });
 }
 
 /**
@@ -288,6 +306,8 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
       audience: AS,
       claims: expect.objectContaining({ iss: SVC, sub: 'alice', aud: AS, jti, tenant: 't-9', exp: expect.any(Number), iat: expect.any(Number) }),
       header: expect.objectContaining({ alg: 'RS256', typ: 'JWT', kid: 'svc-1' }),
+      profile: 'rfc7523',
+      resource: [],
     });
     expect(grant.clientId).toBeUndefined();
     expect(seen[0]!.jwtBearer!.client).toBeUndefined();

@@ -21,6 +21,7 @@ export {
 } from './errors';
 export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay/memory-store';
 export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './jose/algorithms';
+export { mergeMetadata, ID_JAG_GRANT_PROFILE, type AssertionAuthMethod } from './http/metadata';
 export type * from './types';
 export {
   readRequestForm,
@@ -32,6 +33,8 @@ export {
   splitClientOptions,
   TOKEN_RESPONSE_HEADERS,
   issueTokenResponse,
+  withMetadata,
+  type WithMetadata,
   type RequestForm,
   type TokenResponse,
   type MiddlewareOptions,

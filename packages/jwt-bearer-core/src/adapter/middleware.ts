@@ -3,7 +3,7 @@ import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { OAuthError, type AssertionUse } from '../errors';
 import { fail, isPlainObject } from '../options';
 import { report } from '../verify/pipeline';
-import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from '../types';
+import type { AuthorizationServerMetadata, ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from '../types';
 
 /*
  * Framework-free pieces both adapters share, so that express-jwt-bearer and koa-jwt-bearer stay
@@ -268,3 +268,15 @@ export const TOKEN_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.f
   'Cache-Control': 'no-store',
   Pragma: 'no-cache',
 });
+
+/** A middleware function that also carries the RFC 8414 metadata its options imply. */
+export interface WithMetadata {
+  /** RFC 8414 §2 fields this middleware enforces (frozen, read-only): merge them into the discovery document. */
+  readonly metadata: AuthorizationServerMetadata;
+}
+
+/** Attaches `metadata` to a middleware function as a read-only, non-configurable property. */
+export function withMetadata<F extends object>(fn: F, metadata: AuthorizationServerMetadata): F & WithMetadata {
+  Object.defineProperty(fn, 'metadata', { value: metadata, enumerable: true, writable: false, configurable: false });
+  return fn as F & WithMetadata;
+}

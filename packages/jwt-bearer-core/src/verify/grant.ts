@@ -4,6 +4,7 @@ import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
 import { formBody, param, parseScope } from '../http/request';
 import { issuerTrust } from '../trust/registry';
+import { grantMetadata } from '../http/metadata';
 import type { AssertionClaims, AssertionHeader, GrantContext, GrantPrincipal, GrantVerifier, GrantVerifierOptions, TokenRequest } from '../types';
 
 /** `typ` values a grant assertion may carry (lower case). Explicitly typed other JWTs are refused. */
@@ -23,6 +24,10 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
   const trust = issuerTrust(options.issuers, resolved);
   const use = 'grant' as const;
   const accepted = new Set([resolved.issuer, ...resolved.audiences]);
+  // A lookup function may return an issuer of either profile (the draft's metadata says only that
+  // the processing rules are implemented); a list says exactly.
+  const parties = trust.list();
+  const metadata = grantMetadata({ idJag: parties === undefined || parties.some((p) => p.registration.profiles?.includes('id-jag') === true) });
 
   async function run(request: TokenRequest, context: GrantContext | undefined, seen: Seen): Promise<GrantPrincipal> {
     const body = formBody(request);
@@ -91,12 +96,15 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       audience: aud as string | string[],
       claims: payload as AssertionClaims,
       header: decoded.header as AssertionHeader,
+      profile: 'rfc7523',
+      resource: [],
     };
     if (context?.clientId !== undefined) principal.clientId = context.clientId;
     return principal;
   }
 
   return {
+    metadata,
     async verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal> {
       const seen: Seen = {};
       try {
