@@ -70,6 +70,17 @@ export function describeAdapterOptions<M extends { name: string; length: number 
       ['clockTolerance negative', { ...grantOptions(), clockTolerance: -5 }, /option "clockTolerance"/],
       ['an unknown jwksOptions member', { ...grantOptions(), jwksOptions: { timeot: 100 } }, /unknown option "timeot"/],
       ['an issuer with two key sources', { issuer: AS, issuers: [{ issuer: 'x', publicKey: 'a', secret: 'b' }] }, /option "issuers\[0\]"/],
+      ['authenticatedClient not a function', { ...grantOptions(), authenticatedClient: 'basic' }, /option "authenticatedClient" must be a function/],
+      ['profiles with an unknown profile', { issuer: AS, issuers: [{ ...grantOptions().issuers[0], profiles: ['saml'] }] }, /option "issuers\[0\]\.profiles"/],
+      ['profiles empty', { issuer: AS, issuers: [{ ...grantOptions().issuers[0], profiles: [] }] }, /option "issuers\[0\]\.profiles"/],
+      ['resources not URIs', { ...grantOptions(), resources: ['mcp'] }, /option "resources"/],
+      ['resources with a fragment', { ...grantOptions(), resources: ['https://mcp.example.com/#x'] }, /option "resources"/],
+      ['requireResource not a boolean', { ...grantOptions(), requireResource: 'yes' }, /option "requireResource"/],
+      ['dpop without tokenEndpoint', { ...grantOptions(), dpop: {} }, /option "dpop\.tokenEndpoint"/],
+      ['dpop.tokenEndpoint over plain http to a remote host', { ...grantOptions(), dpop: { tokenEndpoint: 'http://as.example.com/token' } }, /option "dpop\.tokenEndpoint"/],
+      ['dpop.algorithms with a MAC', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', algorithms: ['HS256'] } }, /option "dpop\.algorithms"/],
+      ['dpop.maxAge zero', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', maxAge: 0 } }, /option "dpop\.maxAge"/],
+      ['an unknown dpop member', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', nonce: true } }, /unknown option "nonce" in dpop/],
     ])('%s: TypeError naming it', (_label, options, message) => {
       expect(typeErrorOf(grantWith(options)).message).toMatch(message);
     });

@@ -19,6 +19,7 @@ import {
   TOKEN_RESPONSE_HEADERS,
   issueTokenResponse,
   withMetadata,
+  authenticatedClientOf,
   type WithMetadata,
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
@@ -34,6 +35,8 @@ export {
   OAuthError,
   mergeMetadata,
   ID_JAG_GRANT_PROFILE,
+  ID_JAG_TYPE,
+  jwkThumbprint,
   createAssertion,
   toErrorResponse,
 } from 'jwt-bearer-core';
@@ -64,7 +67,7 @@ declare global {
   }
 }
 
-/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `passErrors`, `bodyLimit`. */
+/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `authenticatedClient`, `passErrors`, `bodyLimit`. */
 export type JwtBearerGrantOptions = GrantMiddlewareOptions<Request>;
 
 /** Options of {@link clientAssertion}: the core's client options, `required`, `passErrors`, `bodyLimit`. */
@@ -117,7 +120,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler &
       const body = parsed.body;
       if (!isJwtBearerGrantRequest(body)) return next();
       assertForm(parsed, 'grant', core.onError);
-      const clientId = req.jwtBearer?.client?.clientId;
+      const clientId = await authenticatedClientOf(req.jwtBearer?.client?.clientId, extra.authenticatedClient, req);
       const grant = await verifier.verify({ body, headers: req.headers }, clientId === undefined ? undefined : { clientId });
       req.jwtBearer = { ...req.jwtBearer, grant };
       if (!extra.issueToken) return next();

@@ -199,8 +199,9 @@ describe('scope (RFC 7521 §4.1, RFC 6749 §3.3 and §5.2 invalid_scope)', () =>
     await expect(verify({ scope: '' })).resolves.toMatchObject({ scope: [] });
   });
 
-  it('prefers the scope parameter over the claim', async () => {
-    await expect(verify({ iss: 'scoped', scope: 'admin' }, { scope: 'read' })).resolves.toMatchObject({ scope: ['read'] });
+  it('DESIGN §8: the scope claim is a ceiling: the parameter narrows it, never widens it', async () => {
+    await expect(verify({ iss: 'scoped', scope: 'read write' }, { scope: 'read admin' })).resolves.toMatchObject({ scope: ['read'] });
+    await expectRejected(verify({ iss: 'scoped', scope: 'read' }, { scope: 'write' }), 'ERR_SCOPE_INVALID', 'invalid_scope', 400);
   });
 
   it("RFC 6749 §5.2: refuses a scope parameter outside the issuer's scopes with invalid_scope", async () => {

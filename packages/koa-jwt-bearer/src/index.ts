@@ -19,6 +19,7 @@ import {
   TOKEN_RESPONSE_HEADERS,
   issueTokenResponse,
   withMetadata,
+  authenticatedClientOf,
   type WithMetadata,
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
@@ -34,6 +35,8 @@ export {
   OAuthError,
   mergeMetadata,
   ID_JAG_GRANT_PROFILE,
+  ID_JAG_TYPE,
+  jwkThumbprint,
   createAssertion,
   toErrorResponse,
 } from 'jwt-bearer-core';
@@ -65,7 +68,7 @@ export interface JwtBearerState {
 /** The context the middleware works with. */
 export type JwtBearerContext = ParameterizedContext<JwtBearerState>;
 
-/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `passErrors`, `bodyLimit`. */
+/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `authenticatedClient`, `passErrors`, `bodyLimit`. */
 export type JwtBearerGrantOptions = GrantMiddlewareOptions<JwtBearerContext>;
 
 /** Options of {@link clientAssertion}: the core's client options, `required`, `passErrors`, `bodyLimit`. */
@@ -114,7 +117,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
       const parsed = await form(ctx, extra.bodyLimit, 'grant', core.onError);
       if (isJwtBearerGrantRequest(parsed.body)) {
         assertForm(parsed, 'grant', core.onError);
-        const clientId = ctx.state.jwtBearer?.client?.clientId;
+        const clientId = await authenticatedClientOf(ctx.state.jwtBearer?.client?.clientId, extra.authenticatedClient, ctx);
         const grant = await verifier.verify({ body: parsed.body, headers: ctx.headers }, clientId === undefined ? undefined : { clientId });
         ctx.state.jwtBearer = { ...ctx.state.jwtBearer, grant };
         if (extra.issueToken) {
