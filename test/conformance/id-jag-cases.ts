@@ -468,6 +468,19 @@ export const ID_JAG_CASES: ConformanceCase[] = [
     expect: grantFails('ERR_ASSERTION_REPLAYED'),
   },
   {
+    name: `${D} §4.4.3 / DESIGN §8: an IdP with allowReuse lets a client re-present one ID-JAG until it expires`,
+    stack: (f) => ({ grant: grantOptions(f, { issuers: [{ issuer: IDP, publicKey: f.keys.ed.publicKey, profiles: ['id-jag'], allowReuse: true }] }) }),
+    request: (f) => request(f),
+    before: [{ send: 'same', expect: issued(idJagToken()) }],
+    expect: issued(idJagToken()),
+  },
+  {
+    name: `${D} §4.4.3 / DESIGN §8: allowReuse keeps the lifetime cap: an ID-JAG older than maxLifetime is refused`,
+    stack: (f) => ({ grant: grantOptions(f, { issuers: [{ issuer: IDP, publicKey: f.keys.ed.publicKey, profiles: ['id-jag'], allowReuse: true, maxLifetime: 60 }] }) }),
+    request: (f) => request(f, { jag: { issuedAt: now() - 200, expiresIn: 3600 } }),
+    expect: grantFails('ERR_ASSERTION_LIFETIME_EXCEEDED'),
+  },
+  {
     name: `${D} §4.4 / RFC 7523 §3 item 7: an ID-JAG refused for another client does not burn its jti`,
     stack: stack(),
     // The request under test is built first, the earlier one second (runner order): one ID-JAG,

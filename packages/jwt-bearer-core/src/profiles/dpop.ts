@@ -8,7 +8,8 @@ import { OAuthError, isOAuthError } from '../errors';
 import { ALGORITHMS, isAlgorithm } from '../jose/algorithms';
 import { decodeAssertion } from '../jose/jws';
 import { header as headerValue } from '../http/request';
-import { algorithmList, fail, isPlainObject, nonEmptyString, rejectUnknown, type ResolvedOptions } from '../options';
+import { algorithmList, fail, isPlainObject, rejectUnknown, type ResolvedOptions } from '../options';
+import { configuredUrl } from '../trust/url';
 import { ReplayStoreFullError } from '../replay/memory-store';
 import { ASYMMETRIC_ALGORITHMS, importJwk } from '../trust/keys';
 import type { Algorithm, TokenRequest } from '../types';
@@ -35,23 +36,13 @@ const MAX_JTI_LENGTH = 256;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 /** The required members of each key type, in the lexicographic order RFC 7638 §3.2 hashes them in. */
 const THUMBPRINT_MEMBERS: Readonly<Record<string, readonly string[]>> = { RSA: ['e', 'kty', 'n'], EC: ['crv', 'kty', 'x', 'y'], OKP: ['crv', 'kty', 'x'] };
-const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 /** Validates option `dpop`; throws a `TypeError` naming the option. */
 export function resolveDpopOptions(value: unknown, options: ResolvedOptions): ResolvedDpop | undefined {
   if (value === undefined) return undefined;
   if (!isPlainObject(value)) fail('dpop', 'must be an object { tokenEndpoint, algorithms?, maxAge? }');
   rejectUnknown(value, ['tokenEndpoint', 'algorithms', 'maxAge'], 'dpop');
-  const endpoint = nonEmptyString(value.tokenEndpoint, 'dpop.tokenEndpoint');
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    fail('dpop.tokenEndpoint', 'must be an absolute URL');
-  }
-  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname)))) {
-    fail('dpop.tokenEndpoint', 'must be an https: URL (http: only to a loopback host)');
-  }
+  const url = configuredUrl(value.tokenEndpoint, 'dpop.tokenEndpoint');
   const algorithms =
     value.algorithms === undefined
       ? [...options.algorithms].filter((a) => ASYMMETRIC_ALGORITHMS.has(a))
@@ -164,7 +155,8 @@ export async function claimProof(options: ResolvedOptions, jkt: string, jti: str
   const key = `dpop:${jkt}:${jti}`;
   let first: boolean;
   try {
-    first = await store.claim(key, ttl);
+    // A store shared between machines keeps it one clockTolerance longer (DESIGN §8).
+    first = await store.claim(key, ttl + options.replayMargin);
   } catch (err) {
     throw new OAuthError(err instanceof ReplayStoreFullError ? 'ERR_REPLAY_STORE_FULL' : 'ERR_REPLAY_STORE_UNAVAILABLE', {
       detail: `replay store failed for a DPoP proof: ${(err as Error)?.message ?? String(err)}`,

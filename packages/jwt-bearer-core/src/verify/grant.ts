@@ -7,6 +7,8 @@ import { issuerTrust } from '../trust/registry';
 import { grantMetadata } from '../http/metadata';
 import { checkIdJagClaims, checkSoleAudience, ID_JAG_TYPES, isIdJag, requireAuthenticatedClient, resolveResourcePolicy, resourceParameters } from '../profiles/id-jag';
 import { claimProof, readDpopProof, resolveDpopOptions } from '../profiles/dpop';
+import { describe } from '../describe';
+import type { AssertionUse } from '../errors';
 import type {
   AssertionClaims,
   AssertionHeader,
@@ -20,6 +22,33 @@ import type {
 
 /** `typ` values a grant assertion may carry (lower case). Explicitly typed other JWTs are refused. */
 const GRANT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose', 'application/jose']);
+
+/**
+ * The scope a grant carries (RFC 6749 §3.3, DESIGN §8). A signed `scope` claim is a ceiling: with
+ * a `scope` parameter the grant is the parameter ∩ the claim (∩ the issuer's `scopes`), and a
+ * parameter that leaves nothing is `invalid_scope`; without one, the claim itself, which must lie
+ * within the issuer's `scopes`. Without a claim, the parameter, which must lie within the
+ * issuer's `scopes` (no silent narrowing there). Allocates nothing when neither is present.
+ *
+ * @param requested - the `scope` parameter's tokens, if the request had one
+ * @param claimed - the signed `scope` claim's tokens, if the assertion had one
+ * @param allowed - the trusted issuer's `scopes`, if configured
+ */
+export function grantedScope(requested: string[] | undefined, claimed: string[] | undefined, allowed: readonly string[] | undefined, use: AssertionUse, iss: string): string[] {
+  if (requested !== undefined && claimed !== undefined) {
+    const granted = requested.filter((s) => claimed.includes(s) && (allowed === undefined || allowed.includes(s)));
+    if (granted.length === 0) {
+      reject('ERR_SCOPE_INVALID', use, `scope parameter ${describe(requested.join(' '))} leaves nothing of the signed scope claim ${describe(claimed.join(' '))}${allowed === undefined ? '' : ` within the scopes of issuer ${describe(iss)}`}`);
+    }
+    return granted;
+  }
+  const scope = requested ?? claimed ?? [];
+  if (allowed !== undefined && scope.length > 0) {
+    const outside = scope.filter((s) => !allowed.includes(s));
+    if (outside.length > 0) reject('ERR_SCOPE_INVALID', use, `scope ${describe(outside.join(' '))} is not allowed for issuer ${describe(iss)}`);
+  }
+  return scope;
+}
 
 /**
  * Creates a verifier of RFC 7523 §2.1 authorization grants
@@ -49,7 +78,7 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     const body = formBody(request);
     if (!body) reject('ERR_BODY_MISSING', use, 'request has no form body');
     const grantType = param(body, 'grant_type', use);
-    if (grantType !== JWT_BEARER_GRANT_TYPE) reject('ERR_GRANT_TYPE_UNSUPPORTED', use, `grant_type ${JSON.stringify(grantType)}`);
+    if (grantType !== JWT_BEARER_GRANT_TYPE) reject('ERR_GRANT_TYPE_UNSUPPORTED', use, `grant_type ${describe(grantType)}`);
     const assertion = param(body, 'assertion', use);
     if (assertion === undefined) reject('ERR_ASSERTION_MISSING', use, 'assertion parameter is missing');
     const scopeParam = param(body, 'scope', use);
@@ -74,12 +103,12 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     // A registration list answers synchronously: await only an asynchronous lookup.
     const found = trust.resolve(iss);
     const party = found instanceof Promise ? await found : found;
-    if (!party) reject('ERR_ISSUER_UNTRUSTED', use, `issuer ${JSON.stringify(iss)} is not trusted`);
+    if (!party) reject('ERR_ISSUER_UNTRUSTED', use, `issuer ${describe(iss)} is not trusted`);
     const trusted = party.registration;
     // An IdP trusted for ID-JAGs only cannot mint plain assertions for arbitrary subjects, nor
     // the reverse.
     if (!(trusted.profiles ?? ['rfc7523']).includes(profile)) {
-      reject('ERR_PROFILE_NOT_ALLOWED', use, `issuer ${JSON.stringify(iss)} is not trusted for the ${profile} profile`);
+      reject('ERR_PROFILE_NOT_ALLOWED', use, `issuer ${describe(iss)} is not trusted for the ${profile} profile`);
     }
     const verifying = verifySignature(party, spec, decoded, resolved);
     if (verifying) await verifying;
@@ -89,7 +118,7 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     const subjects = trusted.subjects;
     // The rule applies to whom the token will be for, also when that is the issuer itself.
     if (subjects !== undefined && !(typeof subjects === 'function' ? subjects(subject) === true : subjects.includes(subject))) {
-      reject('ERR_SUBJECT_NOT_ALLOWED', use, `subject ${JSON.stringify(subject)} is not allowed for issuer ${JSON.stringify(iss)}`);
+      reject('ERR_SUBJECT_NOT_ALLOWED', use, `subject ${describe(subject)} is not allowed for issuer ${describe(iss)}`);
     }
     const aud = payload.aud;
     if (idJag) checkSoleAudience(aud, resolved.issuer);
@@ -100,9 +129,9 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string')) {
         reject('ERR_CLAIM_INVALID', use, 'claim "aud" is not a string or an array of strings');
       }
-      if (!audiences.some((a) => accepted.has(a))) reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} does not name this server`);
+      if (!audiences.some((a) => accepted.has(a))) reject('ERR_AUDIENCE_INVALID', use, `aud ${describe(aud)} does not name this server`);
     }
-    const ttl = checkTimes(payload, resolved);
+    const ttl = checkTimes(payload, resolved, party.maxLifetime);
     const jti = stringClaim(payload, 'jti', use, idJag || resolved.requireJti);
     const grant = idJag ? checkIdJagClaims(payload, clientId!, resourcePolicy) : undefined;
     // RFC 8707 §2: every requested resource must be one the grant allows: for an ID-JAG, one of
@@ -112,7 +141,13 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       if (!allowed) reject('ERR_TARGET_INVALID', use, 'a resource parameter is outside what the grant allows');
     }
 
-    const scope = grantedScope(requested, payload.scope, trusted.scopes, iss);
+    let claimed: string[] | undefined;
+    if (payload.scope !== undefined) {
+      if (typeof payload.scope !== 'string') reject('ERR_CLAIM_INVALID', use, 'claim "scope" is not a string');
+      claimed = payload.scope === '' ? [] : parseScope(payload.scope);
+      if (claimed === undefined) reject('ERR_CLAIM_INVALID', use, 'claim "scope" is not RFC 6749 §3.3 syntax');
+    }
+    const scope = grantedScope(requested, claimed, trusted.scopes, use, iss);
 
     // RFC 9449 §4.3 at the token endpoint: any grant may carry a proof; an ID-JAG bound by
     // cnf.jkt requires one for that very key ("Proof-of-Possession During ID-JAG Exchange").
@@ -123,9 +158,10 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       if (proof.proof.jkt !== grant.jkt) reject('ERR_DPOP_KEY_MISMATCH', use, 'the DPoP proof key is not the ID-JAG\'s cnf.jkt');
     }
 
-    // Replay, last: the proof first (a client makes a new one per request anyway), then the grant.
+    // Replay, last: the proof first (a client makes a new one per request anyway), then the
+    // grant. DESIGN §8: a party with allowReuse skips the replay store; its lifetime cap still applies.
     if (proof) await claimProof(resolved, proof.proof.jkt, proof.jti, proof.ttl);
-    if (jti !== undefined) await claimJti(resolved, iss, jti, ttl);
+    if (jti !== undefined && !party.allowReuse) await claimJti(resolved, iss, jti, ttl);
 
     const principal: GrantPrincipal = {
       issuer: iss,
@@ -153,29 +189,4 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       }
     },
   };
-}
-
-/**
- * DESIGN §8: a signed `scope` claim is a ceiling. The granted scope is the parameter ∩ the claim,
- * or the claim when no parameter is sent; a parameter that leaves nothing of the claim is
- * `invalid_scope`. What remains must be within the issuer's `scopes`, else `invalid_scope`
- * (RFC 6749 §5.2), never silently narrowed.
- */
-function grantedScope(requested: string[] | undefined, claim: unknown, allowed: readonly string[] | undefined, iss: string): string[] {
-  const use = 'grant';
-  if (claim !== undefined) {
-    if (typeof claim !== 'string') reject('ERR_CLAIM_INVALID', use, 'claim "scope" is not a string');
-    const ceiling = claim === '' ? [] : parseScope(claim);
-    if (ceiling === undefined) reject('ERR_CLAIM_INVALID', use, 'claim "scope" is not RFC 6749 §3.3 syntax');
-    requested = requested === undefined ? ceiling : requested.filter((s) => ceiling.includes(s));
-    if (requested.length === 0 && ceiling.length > 0) {
-      reject('ERR_SCOPE_INVALID', use, 'the scope parameter leaves nothing of the assertion\'s scope claim');
-    }
-  }
-  const scope = requested ?? [];
-  if (allowed !== undefined) {
-    const outside = scope.filter((s) => !allowed.includes(s));
-    if (outside.length > 0) reject('ERR_SCOPE_INVALID', use, `scope ${JSON.stringify(outside.join(' '))} is not allowed for issuer ${JSON.stringify(iss)}`);
-  }
-  return scope;
 }
