@@ -156,6 +156,7 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
     'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'jwksOptions.timeout', 'jwksOptions.cacheMaxAge',
     'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes', 'jwksOptions.maxKeys',
     'jwksOptions.maxKeySets', 'jwksOptions.requestHeaders', 'jwksOptions.requestAgent', 'now', 'offload',
+    'authenticatedClient', 'resources', 'requireResource', 'dpop', 'dpop.tokenEndpoint', 'dpop.algorithms', 'dpop.maxAge',
   ];
 
   test('starts with one line of purpose and the install command', () => {
@@ -172,6 +173,16 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
     expect(out).toMatch(/^200 \{\n  access_token: 'token-for-alice',\n  token_type: 'Bearer',\n  expires_in: 300,\n  scope: 'read'\n\}$/m);
     expect(out).toContain("200 { active: false, authenticated_client: 'my-client' }");
     expect(out).toMatch(/^401 \{\n  error: 'invalid_client',\n  error_description: 'The assertion has already been used.'\n\}$/m);
+  });
+
+  test('the ID-JAG section runs as pasted: no client authentication is 401, the exchange gives scope and resource, metadata names the profile', () => {
+    const section = readme.slice(readme.indexOf('## ID-JAG / enterprise-managed authorization'));
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code).toBeDefined();
+    const out = execFileSync(process.execPath, ['-e', code!], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(out).toMatch(/^401 \{\n  error: 'invalid_client',\n  error_description: 'This grant requires client authentication.'\n\}$/m);
+    expect(out).toMatch(/^200 \{\n  access_token: 'token-for-alice',\n  token_type: 'Bearer',\n  expires_in: 300,\n  scope: 'tools.read',\n  resource: 'https:\/\/mcp.example.com\/mcp'\n\}$/m);
+    expect(out).toContain("[ 'urn:ietf:params:oauth:grant-profile:id-jag' ]");
   });
 
   test.each(OPTIONS)('documents option %s in a table row', (option) => {
