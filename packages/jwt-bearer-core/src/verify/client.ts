@@ -6,7 +6,10 @@ import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, observe, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
 import { challengeHeaders, formBody, header, param } from '../http/request';
 import { clientTrust } from '../trust/registry';
+import { clientMetadata, type AssertionAuthMethod } from '../http/metadata';
+import { ALL_ALGORITHMS } from '../jose/algorithms';
 import type {
+  Algorithm,
   AssertionClaims,
   AssertionHeader,
   AudienceMode,
@@ -127,7 +130,26 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     };
   }
 
+  // RFC 8414 §2: the methods and algorithms these registrations can use. A lookup function may
+  // return any client, so it advertises what the global algorithms allow.
+  const methods = new Set<AssertionAuthMethod>();
+  const algorithms = new Set<Algorithm>();
+  const parties = trust.list();
+  if (parties) {
+    for (const party of parties) {
+      methods.add(party.symmetric ? 'client_secret_jwt' : 'private_key_jwt');
+      for (const alg of party.algorithms) algorithms.add(alg);
+    }
+  } else {
+    for (const alg of resolved.algorithms) {
+      algorithms.add(alg);
+      methods.add(alg.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt');
+    }
+  }
+  const metadata = clientMetadata({ methods, algorithms, order: ALL_ALGORITHMS });
+
   return {
+    metadata,
     async authenticate(request: TokenRequest, authOptions?: AuthenticateOptions): Promise<ClientPrincipal | undefined> {
       const seen: Seen = {};
       try {
