@@ -44,7 +44,9 @@ export type {
   ReplayStore,
   TokenResponse,
   TrustedIssuer,
+  SuccessEvent,
   WarningEvent,
+  JwtBearerTraceContext,
 } from 'jwt-bearer-core';
 export { serverOptions, type ExpressPrototypes, type ExpressServerOptions } from './server-options';
 

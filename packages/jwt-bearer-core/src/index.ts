@@ -23,6 +23,16 @@ export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions 
 export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './jose/algorithms';
 export type * from './types';
 export {
+  GRANT_CHANNEL,
+  CLIENT_ASSERTION_CHANNEL,
+  JWKS_FETCH_CHANNEL,
+  REPLAY_CLAIM_CHANNEL,
+  type JwtBearerTraceContext,
+  type JwksFetchTraceContext,
+  type ReplayClaimTraceContext,
+  type TraceOutcome,
+} from './observe/tracing';
+export {
   readRequestForm,
   assertForm,
   parseForm,

@@ -3,7 +3,7 @@ import type { AssertionUse } from './errors';
 import { JWKS_DEFAULTS, RemoteKeySets, type ResolvedJwksOptions } from './trust/jwks';
 import { Offloader } from './verify/offload';
 import { defaultReplayStore } from './replay/memory-store';
-import type { Algorithm, CommonOptions, OffloadMode, RejectionEvent, ReplayStore, WarningEvent } from './types';
+import type { Algorithm, CommonOptions, OffloadMode, RejectionEvent, ReplayStore, SuccessEvent, WarningEvent } from './types';
 
 /** Options common to both uses, validated, with defaults applied, frozen. */
 export interface ResolvedOptions {
@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   readonly maxAssertionLength: number;
   readonly onError: ((event: RejectionEvent) => void) | undefined;
   readonly onWarning: ((event: WarningEvent) => void) | undefined;
+  readonly onSuccess: ((event: SuccessEvent) => void) | undefined;
   readonly jwks: ResolvedJwksOptions;
   readonly remoteKeySets: RemoteKeySets;
   readonly now: () => number;
@@ -27,7 +28,7 @@ export interface ResolvedOptions {
 
 const COMMON_KEYS = [
   'issuer', 'audiences', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti', 'replayStore',
-  'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'now', 'offload',
+  'maxAssertionLength', 'onError', 'onWarning', 'onSuccess', 'jwksOptions', 'now', 'offload',
 ] as const;
 
 const OFFLOAD_MODES: readonly OffloadMode[] = ['auto', 'always', 'never'];
@@ -139,6 +140,7 @@ export function resolveCommonOptions(options: unknown, use: AssertionUse, extra:
     maxAssertionLength: number(o.maxAssertionLength, 'maxAssertionLength', 16384, 16, true),
     onError: optionalFunction<(event: RejectionEvent) => void>(o.onError, 'onError'),
     onWarning: optionalFunction<(event: WarningEvent) => void>(o.onWarning, 'onWarning'),
+    onSuccess: optionalFunction<(event: SuccessEvent) => void>(o.onSuccess, 'onSuccess'),
     jwks,
     remoteKeySets: new RemoteKeySets(jwks, now, use),
     now,

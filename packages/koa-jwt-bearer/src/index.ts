@@ -44,7 +44,9 @@ export type {
   ReplayStore,
   TokenResponse,
   TrustedIssuer,
+  SuccessEvent,
   WarningEvent,
+  JwtBearerTraceContext,
 } from 'jwt-bearer-core';
 
 /**

@@ -6,6 +6,7 @@ import type { AlgorithmSpec } from '../jose/algorithms';
 import { OAuthError, type AssertionUse } from '../errors';
 import { ASYMMETRIC_ALGORITHMS, importJwk, selectKeys, type KeyEntry, type KeyHint, type KeySource, type Selection } from './keys';
 import type { Algorithm, JwksOptions } from '../types';
+import { traceJwksFetch } from '../observe/tracing';
 
 /** {@link JwksOptions} with every default filled in. */
 export type ResolvedJwksOptions = Required<Omit<JwksOptions, 'requestHeaders' | 'requestAgent'>> &
@@ -160,7 +161,7 @@ export class RemoteKeySet implements KeySource {
       if (coolingDown && (this.lastFailed || forMiss)) return;
       this.lastAttempt = t;
       this.fetches += 1;
-      this.inflight = this.fetch().finally(() => {
+      this.inflight = traceJwksFetch(this.use, this.uri, () => this.fetch()).finally(() => {
         this.inflight = undefined;
       });
     }

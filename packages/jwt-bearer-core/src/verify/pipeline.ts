@@ -3,14 +3,18 @@ import { isOAuthError, OAuthError, type AssertionUse, type ErrorCode } from '../
 import type { DecodedAssertion } from '../jose/jws';
 import type { ResolvedOptions } from '../options';
 import { ReplayStoreFullError } from '../replay/memory-store';
+import { traceReplayClaim } from '../observe/tracing';
 import type { Selection } from '../trust/keys';
 import type { Party } from '../trust/registry';
 import type { AssertionClaims, AssertionHeader, RejectionEvent } from '../types';
 
-/** What is known of an assertion while it is checked, for the `onError` event. */
+/** What is known of an assertion while it is checked, for the `onError` event and the tracing channels. */
 export interface Seen {
   issuer?: string;
   subject?: string;
+  /** The header's `alg` and `kid` (bounded, unverified until the signature is checked). */
+  alg?: string;
+  kid?: string;
 }
 
 /** Throws the error for `code` in this use. */
@@ -145,7 +149,7 @@ export async function claimJti(options: ResolvedOptions, scope: string, jti: str
   let first: boolean;
   try {
     // Length-prefixed parts: no issuer / jti pair can collide with another.
-    first = await options.replayStore.claim(`${use}:${scope.length}:${scope}:${jti}`, ttl);
+    first = await traceReplayClaim(use, options.replayStore, `${use}:${scope.length}:${scope}:${jti}`, ttl);
   } catch (err) {
     throw new OAuthError(err instanceof ReplayStoreFullError ? 'ERR_REPLAY_STORE_FULL' : 'ERR_REPLAY_STORE_UNAVAILABLE', {
       use,
