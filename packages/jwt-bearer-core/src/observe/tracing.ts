@@ -76,8 +76,8 @@ export interface ReplayClaimTraceContext {
   use: AssertionUse;
   /** The store's class name, e.g. `MemoryReplayStore`, `RedisReplayStore`. */
   store: string;
-  /** Set when the store answered: `true` first use, `false` replay. */
-  first?: boolean;
+  /** Set by Node when the store answered: `true` first use, `false` replay. */
+  result?: boolean;
   /** Set by Node on the `error` event: the store's failure. */
   error?: unknown;
 }
@@ -170,7 +170,11 @@ export async function traceVerification<T>(
 
 function copySeen(context: JwtBearerTraceContext, seen: TraceSeen): void {
   if (seen.issuer !== undefined) context.issuer = seen.issuer;
-  if (seen.subject !== undefined) context.subject = seen.subject;
+  if (seen.subject !== undefined) {
+    context.subject = seen.subject;
+    // A client assertion names its client in `sub` (RFC 7523 §3 item 2.B), verified or not.
+    if (context.use === 'client') context.clientId ??= seen.subject;
+  }
   if (seen.alg !== undefined) context.alg = seen.alg;
   if (seen.kid !== undefined) context.kid = seen.kid;
 }
@@ -185,11 +189,7 @@ export function traceJwksFetch<T>(use: AssertionUse, uri: string, fetch: () => P
 export function traceReplayClaim(use: AssertionUse, store: ReplayStore, key: string, ttlSeconds: number): Promise<boolean> {
   if (!listened(replayChannel)) return store.claim(key, ttlSeconds);
   const context: ReplayClaimTraceContext = { use, store: store.constructor?.name || 'ReplayStore' };
-  return replayChannel.tracePromise(async () => {
-    const first = await store.claim(key, ttlSeconds);
-    context.first = first;
-    return first;
-  }, context);
+  return replayChannel.tracePromise(store.claim, context, store, key, ttlSeconds);
 }
 
 /**
