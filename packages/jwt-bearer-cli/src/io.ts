@@ -66,6 +66,7 @@ export function print(io: Io, json: boolean, value: unknown, human: () => string
 /** The token argument: the one positional, or standard input for `-`. */
 export async function tokenArgument(io: Io, positionals: string[]): Promise<string> {
   if (positionals.length !== 1) throw new UsageError('expected exactly one TOKEN argument (or - to read it from standard input)');
-  const token = positionals[0] === '-' ? await io.stdin() : positionals[0]!;
-  return token.trim();
+  const token = (positionals[0] === '-' ? await io.stdin() : positionals[0]!).trim();
+  if (token === '') throw new UsageError('TOKEN is empty');
+  return token;
 }

@@ -44,11 +44,17 @@ export function formatFindings(findings: readonly Finding[]): string {
   for (const { step, name } of STEPS) {
     const own = findings.filter((f) => f.step === step);
     if (own.length === 0) continue;
-    lines.push(`${step}. ${name}`);
-    for (const f of own) {
-      const why = [f.code, f.detail].filter(Boolean).join(': ');
-      lines.push(`   ${MARK[f.result]}  ${f.rule}${why ? `  (${why})` : ''}`);
+    const why = (f: Finding) => {
+      const text = [f.code, f.detail].filter(Boolean).join(': ');
+      return text ? `  (${text})` : '';
+    };
+    // A step judged as a whole (check): one line.
+    if (own.length === 1 && own[0]!.rule === name) {
+      lines.push(`${step}. ${name.padEnd(18)} ${MARK[own[0]!.result]}${why(own[0]!)}`);
+      continue;
     }
+    lines.push(`${step}. ${name}`);
+    for (const f of own) lines.push(`   ${MARK[f.result]}  ${f.rule}${why(f)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -107,7 +107,7 @@ export async function check(argv: string[], io: Io): Promise<number> {
   const steps: Finding[] = STEPS.map(({ step, name }): Finding => {
     if (failedAt !== undefined && step > failedAt) return { step, rule: name, result: 'skip', detail: 'not reached' };
     if (step === failedAt) return { step, rule: name, result: 'fail', code: failure!.code as Finding['code'], ...(failure!.detail !== undefined ? { detail: failure!.detail } : {}) };
-    if (step === 6) return { step, rule: name, result: 'pass', detail: 'not recorded: check never consumes the jti (and cannot see whether it was used)' };
+    if (step === 6) return { step, rule: name, result: 'pass', detail: 'not recorded: check never consumes the jti, nor can it see whether it was used' };
     if (step === 7) return { step, rule: name, result: 'pass', detail: describe(principal) };
     return { step, rule: name, result: 'pass' };
   });
