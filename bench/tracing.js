@@ -25,9 +25,9 @@ const crypto = require('node:crypto');
 const diagnostics = require('node:diagnostics_channel');
 const fs = require('node:fs');
 const Module = require('node:module');
-const net = require('node:net');
 const path = require('node:path');
 const c = require('./lib/common');
+const { drive: driveAll } = require('./lib/keepalive');
 
 const [trialsArg = '9', perTrialArg = '3000'] = process.argv.slice(2);
 const TRIALS = Number(trialsArg);
@@ -106,42 +106,8 @@ function koaRoute(lib, options) {
 
 // --- load -------------------------------------------------------------------------------------
 
-function drive(port, bodies) {
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let done = 0;
-    let failed = 0;
-    const sockets = [];
-    const head = (body) => `POST /client HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    for (let i = 0; i < CONNECTIONS; i++) {
-      const socket = net.connect(port, '127.0.0.1');
-      sockets.push(socket);
-      let buf = '';
-      const send = () => next < bodies.length && socket.write(head(bodies[next++]));
-      socket.setEncoding('latin1');
-      socket.on('connect', send);
-      socket.on('error', reject);
-      socket.on('data', (d) => {
-        buf += d;
-        for (;;) {
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const m = /content-length: *(\d+)/i.exec(buf.slice(0, end));
-          const len = m ? Number(m[1]) : 0;
-          if (buf.length < end + 4 + len) return;
-          if (!buf.startsWith('HTTP/1.1 200')) failed += 1;
-          buf = buf.slice(end + 4 + len);
-          done += 1;
-          if (done === bodies.length) {
-            for (const s of sockets) s.destroy();
-            return resolve(failed);
-          }
-          send();
-        }
-      });
-    }
-  });
-}
+/** Sends `bodies` to the route; resolves how many were not answered 200. */
+const drive = async (port, bodies) => (await driveAll(port, '/client', bodies, CONNECTIONS)).failed;
 
 function subscribeAll() {
   const noop = () => undefined;

@@ -25,39 +25,22 @@ export interface JwtBearerMetrics {
 
 /** Registers the metrics on `registry` (default: a new one) and starts listening. */
 export function jwtBearerMetrics(registry: Registry = new Registry()): JwtBearerMetrics {
-  const assertions = new Counter({
-    name: 'jwt_bearer_assertions_total',
-    help: 'RFC 7523 assertions verified, by use (grant, client), outcome (accepted, refused, failed, absent) and error code',
-    labelNames: ['use', 'outcome', 'code'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'jwt_bearer_verification_duration_seconds',
-    help: 'Time from the start of a verification until it settled, in seconds',
-    labelNames: ['use', 'outcome'] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
-  const fetches = new Counter({
-    name: 'jwt_bearer_jwks_fetches_total',
-    help: 'HTTP fetches of JWK Sets (jwksUri), by outcome (ok, error)',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  const fetchDuration = new Histogram({
-    name: 'jwt_bearer_jwks_fetch_duration_seconds',
-    help: 'Duration of JWK Set fetches, in seconds',
-    labelNames: ['outcome'] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
-  const claimDuration = new Histogram({
-    name: 'jwt_bearer_replay_claim_duration_seconds',
-    help: 'Latency of ReplayStore.claim, by store class and outcome (first, replay, error), in seconds',
-    labelNames: ['store', 'outcome'] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter({ name, help, labelNames, registers: [registry] });
+  const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Histogram({ name, help, labelNames, buckets: BUCKETS, registers: [registry] });
+  const assertions = counter(
+    'jwt_bearer_assertions_total',
+    'RFC 7523 assertions verified, by use (grant, client), outcome (accepted, refused, failed, absent) and error code',
+    ['use', 'outcome', 'code'],
+  );
+  const duration = histogram('jwt_bearer_verification_duration_seconds', 'Time from the start of a verification until it settled, in seconds', ['use', 'outcome']);
+  const fetches = counter('jwt_bearer_jwks_fetches_total', 'HTTP fetches of JWK Sets (jwksUri), by outcome (ok, error)', ['outcome']);
+  const fetchDuration = histogram('jwt_bearer_jwks_fetch_duration_seconds', 'Duration of JWK Set fetches, in seconds', ['outcome']);
+  const claimDuration = histogram(
+    'jwt_bearer_replay_claim_duration_seconds',
+    'Latency of ReplayStore.claim, by store class and outcome (first, replay, error), in seconds',
+    ['store', 'outcome'],
+  );
 
   // One timer per traced operation, keyed by its context object (the same object at start and end).
   const started = new WeakMap<object, bigint>();
