@@ -1,8 +1,8 @@
-import type { AssertionUse, OAuthError } from '../errors';
+import { isOAuthError, type AssertionUse, type OAuthError } from '../errors';
 import type { ResolvedOptions } from '../options';
 import { observe, report, type Seen } from '../verify/pipeline';
 import type { ClientPrincipal, GrantPrincipal, RejectionEvent } from '../types';
-import type { FaultLog } from './fault-log';
+import { FaultLog } from './fault-log';
 import type { TraceAccepted } from './tracing';
 
 /*
@@ -57,4 +57,26 @@ export function grantAccepted(principal: GrantPrincipal): TraceAccepted {
 /** What an accepted client assertion adds to its trace context (`undefined`: none was sent). */
 export function clientAccepted(principal: ClientPrincipal | undefined): TraceAccepted | undefined {
   return principal && { clientId: principal.clientId, subject: principal.clientId, method: principal.method };
+}
+
+/** The default log of `issueToken` failures: one per `issueToken` function, i.e. per middleware, like a verifier's. */
+const issueFaults = new WeakMap<object, FaultLog>();
+
+/**
+ * What the grant middleware does when the app's `issueToken` fails (throws, rejects, or returns
+ * no token response): the client gets a 500, so the operator must hear of it. It is reported to
+ * `onError` (a plain error as `ERR_INTERNAL` with its message as the private detail), or, without
+ * that hook, logged by the default 5xx line. A refusal the app chose (an `OAuthError` below 500,
+ * e.g. `invalid_scope`) is its own business and not reported. Returns `err` unchanged, so that
+ * `passErrors` still hands the app its own error.
+ */
+export function issueTokenFailed(err: unknown, issueToken: object, onError: ((event: RejectionEvent) => void) | undefined): unknown {
+  if (isOAuthError(err) && err.status < 500) return err;
+  const error = report(onError, 'grant', err);
+  if (onError === undefined) {
+    let faults = issueFaults.get(issueToken);
+    if (faults === undefined) issueFaults.set(issueToken, (faults = new FaultLog()));
+    faults.log(error, 'grant');
+  }
+  return err;
 }
