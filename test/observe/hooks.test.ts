@@ -23,7 +23,7 @@ describe.each(FRAMEWORKS)('hooks on %s', (framework: Framework) => {
     const events: SuccessEvent[] = [];
     const app = buildApp(framework, { grant: { issuer: AS, issuers, onSuccess: (e) => events.push(e), issueToken: () => ({ access_token: 'at', token_type: 'Bearer' }) } });
     await request(app).post('/token').type('form').send(grantForm()).expect(200);
-    expect(events).toEqual([{ use: 'grant', issuer: SVC, subject: 'alice', alg: 'ES256', kid: 'k', scope: [] }]);
+    expect(events).toEqual([{ use: 'grant', issuer: SVC, subject: 'alice', alg: 'ES256', kid: 'k', scope: [], profile: 'rfc7523' }]);
   });
 
   test('onSuccess that is not a function: TypeError naming it, from both factories', () => {

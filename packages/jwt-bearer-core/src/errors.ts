@@ -1,5 +1,6 @@
 /**
- * The OAuth `error` values this library answers with (RFC 6749 §5.2, RFC 6750 §3.1 for
+ * The OAuth `error` values this library answers with (RFC 6749 §5.2, RFC 8707 §2 for
+ * `invalid_target`, RFC 9449 §5 for `invalid_dpop_proof`, RFC 6750 §3.1 for
  * `temporarily_unavailable` / `server_error`).
  */
 export type OAuthErrorName =
@@ -7,6 +8,8 @@ export type OAuthErrorName =
   | 'invalid_client'
   | 'invalid_grant'
   | 'invalid_scope'
+  | 'invalid_target'
+  | 'invalid_dpop_proof'
   | 'unsupported_grant_type'
   | 'temporarily_unavailable'
   | 'server_error';
@@ -81,6 +84,32 @@ export const ERROR_CODES = {
   ERR_SUBJECT_NOT_ALLOWED: bad('The assertion subject is not allowed for this issuer.'),
   ERR_JTI_MISSING: bad('The assertion lacks a jti claim.'),
   ERR_ASSERTION_REPLAYED: bad('The assertion has already been used.'),
+  // Identity Assertion JWT Authorization Grants (draft-ietf-oauth-identity-assertion-authz-grant,
+  // see profiles/id-jag.ts) and the grant profiles of trusted issuers.
+  ERR_PROFILE_NOT_ALLOWED: bad('The assertion profile is not accepted for this issuer.'),
+  ERR_GRANT_CLIENT_AUTH_REQUIRED: {
+    error: ['invalid_client', 'invalid_client'],
+    description: 'This grant requires client authentication.',
+  },
+  ERR_GRANT_CLIENT_MISMATCH: bad('The assertion was issued for another client.'),
+  ERR_RESOURCE_NOT_ALLOWED: bad('The assertion names a resource that is not served here.'),
+  ERR_RESOURCE_REQUIRED: bad('The assertion must name the resource it grants access to.'),
+  ERR_TARGET_INVALID: {
+    error: ['invalid_target', 'invalid_target'],
+    description: 'The requested resource is invalid or outside what the grant allows.',
+  },
+  // DPoP (RFC 9449 §4.3, §5; draft-ietf-oauth-identity-assertion-authz-grant, Proof-of-Possession).
+  ERR_DPOP_PROOF_INVALID: {
+    error: ['invalid_dpop_proof', 'invalid_dpop_proof'],
+    description: 'The DPoP proof is invalid.',
+  },
+  ERR_DPOP_PROOF_REPLAYED: {
+    error: ['invalid_dpop_proof', 'invalid_dpop_proof'],
+    description: 'The DPoP proof has already been used.',
+  },
+  ERR_DPOP_PROOF_REQUIRED: bad('Proof of possession is required for this grant.'),
+  ERR_DPOP_KEY_MISMATCH: bad('The proof-of-possession key does not match the grant.'),
+  ERR_CONFIRMATION_UNSUPPORTED: bad('The grant requires a proof-of-possession method that is not supported here.'),
   ERR_SCOPE_INVALID: {
     error: ['invalid_scope', 'invalid_scope'],
     description: 'The requested scope is invalid or exceeds what the issuer may grant.',
@@ -102,6 +131,8 @@ const STATUS: Record<OAuthErrorName, number> = {
   invalid_client: 401,
   invalid_grant: 400,
   invalid_scope: 400,
+  invalid_target: 400,
+  invalid_dpop_proof: 400,
   unsupported_grant_type: 400,
   temporarily_unavailable: 503,
   server_error: 500,
@@ -122,7 +153,19 @@ export interface OAuthErrorOptions {
    * Default 1. Ignored for other statuses.
    */
   retryAfter?: number;
+  /**
+   * Answer with {@link UNIFORM_CLIENT_DESCRIPTION} instead of the code's own sentence (option
+   * `errorDescriptions: 'uniform'`). The `code` and `detail` are unchanged.
+   */
+  uniform?: boolean;
 }
+
+/**
+ * The one `error_description` of every `invalid_client` failure up to and including the
+ * signature check under `errorDescriptions: 'uniform'`: it says nothing of which client ids exist
+ * or what keys they use.
+ */
+export const UNIFORM_CLIENT_DESCRIPTION = 'Client authentication failed.';
 
 /** Seconds in `Retry-After` when the cause does not say better (a replay store or lookup blip). */
 const DEFAULT_RETRY_AFTER = 1;
@@ -156,13 +199,14 @@ export class OAuthError extends Error {
 
   constructor(code: ErrorCode, options: OAuthErrorOptions = {}) {
     const spec: CodeSpec = ERROR_CODES[code];
-    super(spec.description, options.cause === undefined ? undefined : { cause: options.cause });
+    const description = options.uniform === true && spec.error[options.use === 'client' ? 1 : 0] === 'invalid_client' ? UNIFORM_CLIENT_DESCRIPTION : spec.description;
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OAuthError';
     this.code = code;
     this.error = spec.error[options.use === 'client' ? 1 : 0];
     this.status = STATUS[this.error];
     this.statusCode = this.status;
-    this.description = spec.description;
+    this.description = description;
     this.headers = { ...options.headers };
     if (this.status === 503 && this.headers['Retry-After'] === undefined) {
       const seconds = options.retryAfter ?? DEFAULT_RETRY_AFTER;

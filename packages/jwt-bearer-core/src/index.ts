@@ -21,6 +21,9 @@ export {
 } from './errors';
 export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay/memory-store';
 export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './jose/algorithms';
+export { mergeMetadata, ID_JAG_GRANT_PROFILE, type AssertionAuthMethod } from './http/metadata';
+export { ID_JAG_TYPE } from './profiles/id-jag';
+export { jwkThumbprint } from './profiles/dpop';
 export type * from './types';
 export {
   GRANT_CHANNEL,
@@ -42,6 +45,9 @@ export {
   splitClientOptions,
   TOKEN_RESPONSE_HEADERS,
   issueTokenResponse,
+  withMetadata,
+  authenticatedClientOf,
+  type WithMetadata,
   type RequestForm,
   type TokenResponse,
   type MiddlewareOptions,

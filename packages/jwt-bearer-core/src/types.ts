@@ -45,7 +45,11 @@ export type SecretInput = string | Uint8Array;
 
 /** Where the keys of an issuer or client come from: exactly one of these per registration. */
 export interface KeySourceFields {
-  /** URL of a JWK Set, fetched and cached (see `jwksOptions`). */
+  /**
+   * URL of a JWK Set, fetched and cached (see `jwksOptions`): `https:`, or `http:` to a loopback
+   * host (127.0.0.0/8, `[::1]`, `localhost`) for development. Anything else is refused with a
+   * `TypeError` when the registration is compiled.
+   */
   jwksUri?: string;
   /** An inline JWK Set. */
   jwks?: JwkSet;
@@ -53,34 +57,74 @@ export interface KeySourceFields {
   publicKey?: PublicKeyInput;
 }
 
+/** Per-party settings shared by {@link TrustedIssuer} and {@link ClientRegistration}. */
+export interface PartyPolicy {
+  /**
+   * Accept this party's assertions more than once: they skip the replay store, while every other
+   * check (signature, audience, `exp`, and the lifetime cap below) still applies. For clients
+   * that cache and re-send one assertion: Microsoft's MSAL and `@azure/identity` re-send one
+   * client assertion for up to 600 s; Auth0 lets a client re-present an ID-JAG until it expires.
+   * Default `false` (every `jti` single use).
+   */
+  allowReuse?: boolean;
+  /**
+   * Seconds this party's assertions stay usable after `iat` (without `iat`, the furthest `exp`
+   * accepted), instead of the factory's `maxLifetime`. MSAL needs `600`. Default: the factory's
+   * `maxLifetime`.
+   */
+  maxLifetime?: number;
+}
+
 /**
  * A trusted issuer of authorization-grant assertions (RFC 7523 §2.1): a service account, an IdP,
  * another service.
  */
-export interface TrustedIssuer extends KeySourceFields {
+export interface TrustedIssuer extends KeySourceFields, PartyPolicy {
   /** The `iss` value of its assertions (exact string comparison). */
   issuer: string;
-  /** A shared secret, for issuers that sign with HS256/384/512. */
-  secret?: SecretInput;
+  /**
+   * A shared secret, for issuers that sign with HS256/384/512; or a list of them (the current
+   * and the next, during a change): an assertion is accepted when it verifies with any of them.
+   */
+  secret?: SecretInput | SecretInput[];
   /** Algorithms this issuer may use, intersected with the global `algorithms`. */
   algorithms?: Algorithm[];
   /** Subjects this issuer may assert: a list, or a predicate. Default: any subject. */
   subjects?: string[] | ((subject: string) => boolean);
-  /** The scopes a token for this issuer's assertions may carry. Default: any scope. */
+  /**
+   * The scopes a token for this issuer's assertions may carry. A `scope` parameter naming one
+   * outside them is `invalid_scope`; with a signed `scope` claim, the grant is narrowed to them
+   * (DESIGN: the claim is a ceiling). Default: any scope.
+   */
   scopes?: string[];
   /**
    * Whether `sub` is required (RFC 7523 §3 item 2). `false` lets the issuer omit it, as Google
    * service-account assertions do; the principal's subject is then the issuer. Default `true`.
    */
   requireSubject?: boolean;
+  /**
+   * The grant profiles this issuer may present (DESIGN §10): `'rfc7523'`, a plain RFC 7523 §2.1
+   * assertion; `'id-jag'`, an Identity Assertion JWT Authorization Grant (`typ: oauth-id-jag+jwt`,
+   * draft-ietf-oauth-identity-assertion-authz-grant). The assertion's `typ` chooses the profile;
+   * one the issuer is not trusted for is `invalid_grant`. Default `['rfc7523']`. An enterprise
+   * IdP gets `['id-jag']` alone, so it cannot mint plain assertions for arbitrary subjects.
+   */
+  profiles?: GrantProfile[];
 }
 
+/** A grant profile: a plain RFC 7523 assertion, or an Identity Assertion JWT Authorization Grant. */
+export type GrantProfile = 'rfc7523' | 'id-jag';
+
 /** A client registered for `private_key_jwt` or `client_secret_jwt` (RFC 7523 §2.2). */
-export interface ClientRegistration extends KeySourceFields {
+export interface ClientRegistration extends KeySourceFields, PartyPolicy {
   /** The client identifier: the `iss` and `sub` of its assertions. */
   clientId: string;
-  /** The client secret, for `client_secret_jwt` (HS256/384/512). */
-  clientSecret?: SecretInput;
+  /**
+   * The client secret, for `client_secret_jwt` (HS256/384/512); or a list of them (the current
+   * and the next): during a secret change the client may sign with either, so it can switch
+   * without downtime. Remove the old one once the client uses the new one.
+   */
+  clientSecret?: SecretInput | SecretInput[];
   /** Algorithms this client may use, intersected with the global `algorithms`. */
   algorithms?: Algorithm[];
 }
@@ -113,10 +157,17 @@ export interface RejectionEvent {
   cause?: unknown;
 }
 
-/** A notice about an accepted assertion that operators should act on, as given to `onWarning`. */
+/**
+ * A notice operators should act on, as given to `onWarning`: an assertion accepted only through
+ * a legacy allowance, or a configuration problem met at request time.
+ */
 export interface WarningEvent {
-  /** `WARN_LEGACY_AUDIENCE`: accepted only because `audienceMode` is `'legacy'`. */
-  code: 'WARN_LEGACY_AUDIENCE';
+  /**
+   * `WARN_LEGACY_AUDIENCE`: accepted only because `audienceMode` is `'legacy'`.
+   * `WARN_LOOKUP_MISMATCH`: a `clients` / `issuers` lookup returned something that is not a plain
+   * registration object for the identifier asked for; the request was refused as unknown.
+   */
+  code: 'WARN_LEGACY_AUDIENCE' | 'WARN_LOOKUP_MISMATCH';
   detail: string;
   use: AssertionUse;
   issuer: string;
@@ -143,6 +194,8 @@ export interface SuccessEvent {
   kid?: string;
   /** Grant only: the granted scope. */
   scope?: string[];
+  /** Grant only: the profile the assertion was verified under (`'rfc7523'` or `'id-jag'`). */
+  profile?: GrantProfile;
   /** Client assertions only: the authentication method. */
   method?: ClientPrincipal['method'];
 }
@@ -220,7 +273,24 @@ export interface CommonOptions {
    * HMAC (HS*) is always checked on the event loop: it is cheaper than the hop. See {@link OffloadMode}.
    */
   offload?: OffloadMode;
+  /**
+   * Milliseconds a `clients` / `issuers` lookup function may take (like `jwksOptions.timeout`).
+   * A lookup that has not settled by then answers 503 `temporarily_unavailable`
+   * (`ERR_TRUST_LOOKUP_FAILED`) with `Retry-After`. Default 5000.
+   */
+  lookupTimeout?: number;
+  /**
+   * Public `error_description` of client-authentication failures. `'detailed'` (default): one
+   * sentence per code. `'uniform'`: every `invalid_client` up to and including the signature
+   * check (unknown client, algorithm, key, signature…) answers with one sentence, so the answer
+   * does not tell which client ids exist or what keys they use. Codes and details still reach
+   * `onError`.
+   */
+  errorDescriptions?: ErrorDescriptions;
 }
+
+/** Option `errorDescriptions`: `'detailed'` (one sentence per code) or `'uniform'`. */
+export type ErrorDescriptions = 'detailed' | 'uniform';
 
 /**
  * Where asymmetric signatures are verified (option `offload`): `'never'` (event loop),
@@ -232,6 +302,40 @@ export type OffloadMode = 'auto' | 'always' | 'never';
 export interface GrantVerifierOptions extends CommonOptions {
   /** Trusted issuers: a list, or a (possibly async) lookup by `iss`. Required. */
   issuers: TrustedIssuer[] | Resolver<TrustedIssuer>;
+  /**
+   * Resource indicators (RFC 8707) this server issues tokens for: a list of absolute URIs
+   * (exact string comparison) or a predicate. Every value of an ID-JAG's `resource` claim must
+   * be accepted, and so must every `resource` parameter of a plain grant. Without it, an ID-JAG
+   * that names a resource, or a plain grant with a `resource` parameter, is refused. Default: none.
+   */
+  resources?: string[] | ((resource: string) => boolean);
+  /**
+   * Whether an ID-JAG must name at least one resource in its `resource` claim (MCP's
+   * enterprise-managed authorization sets `true`). Default `false`.
+   */
+  requireResource?: boolean;
+  /** DPoP proofs at the token endpoint (RFC 9449 §4.3). Default: DPoP headers are ignored. */
+  dpop?: DpopOptions;
+}
+
+/** Option `dpop` of {@link GrantVerifierOptions}: how DPoP proofs (RFC 9449) are checked. */
+export interface DpopOptions {
+  /**
+   * The token endpoint's URL, which a proof's `htu` must name (compared without query and
+   * fragment, after RFC 3986 §6.2.2/§6.2.3 normalisation). `https:`, or `http:` to a loopback
+   * host. Required.
+   */
+  tokenEndpoint: string;
+  /**
+   * Asymmetric algorithms a proof may use (RFC 9449 §4.3 item 6). Default: every asymmetric
+   * algorithm of the global `algorithms`.
+   */
+  algorithms?: Algorithm[];
+  /**
+   * Seconds a proof is accepted after its `iat` (RFC 9449 §4.3 item 11); an `iat` further ahead
+   * than `clockTolerance` is refused too. Default 60.
+   */
+  maxAge?: number;
 }
 
 /** Options of {@link createClientAuthenticator}. */
@@ -282,6 +386,37 @@ export interface GrantPrincipal {
   header: AssertionHeader;
   /** The authenticated client, when the same request was client-authenticated. */
   clientId?: string;
+  /** Which profile the assertion was verified under: its `typ` chooses (DESIGN §10). */
+  profile: GrantProfile;
+  /**
+   * Resource indicators (RFC 8707) the token is for: the `resource` parameters when the request
+   * sent any, else the ID-JAG's `resource` claim; `[]` when neither names one.
+   */
+  resource: string[];
+  /**
+   * The key of the request's verified DPoP proof (RFC 9449 §4.3): its RFC 7638 SHA-256
+   * thumbprint, to bind the access token to (`cnf.jkt`, `token_type: DPoP`). Only with option
+   * `dpop` and a `DPoP` header.
+   */
+  dpop?: { jkt: string };
+}
+
+/**
+ * OAuth 2.0 Authorization Server Metadata (RFC 8414 §2) a middleware's options imply: merge it
+ * into the discovery document so that what is advertised is what is enforced.
+ */
+export interface AuthorizationServerMetadata {
+  /** RFC 8414 §2. */
+  readonly grant_types_supported?: readonly string[];
+  /** draft-ietf-oauth-identity-assertion-authz-grant, Resource Authorization Server Metadata. */
+  readonly authorization_grant_profiles_supported?: readonly string[];
+  /** RFC 8414 §2. */
+  readonly token_endpoint_auth_methods_supported?: readonly string[];
+  /** RFC 8414 §2. */
+  readonly token_endpoint_auth_signing_alg_values_supported?: readonly string[];
+  /** RFC 9449 §5.1. */
+  readonly dpop_signing_alg_values_supported?: readonly string[];
+  readonly [field: string]: unknown;
 }
 
 /** The verified principal of RFC 7523 §2.2 client authentication. */
@@ -300,7 +435,11 @@ export interface JwtBearerResult {
 
 /** Context a grant verification may be given by the caller. */
 export interface GrantContext {
-  /** The client this request was authenticated as, copied to the principal's `clientId`. */
+  /**
+   * The client this request was authenticated as (by `clientAssertion()` or the app's own
+   * method), copied to the principal's `clientId`. An ID-JAG requires it and must name it in its
+   * `client_id` claim.
+   */
   clientId?: string;
 }
 
@@ -308,6 +447,8 @@ export interface GrantContext {
 export interface GrantVerifier {
   /** Verifies the request's `assertion`; rejects with an {@link OAuthError}. */
   verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal>;
+  /** The RFC 8414 fields these options imply (frozen). */
+  readonly metadata: AuthorizationServerMetadata;
 }
 
 /** Per-call options of {@link ClientAuthenticator.authenticate}. */
@@ -327,6 +468,8 @@ export interface ClientAuthenticator {
    * {@link OAuthError}.
    */
   authenticate(request: TokenRequest, options?: AuthenticateOptions): Promise<ClientPrincipal | undefined>;
+  /** The RFC 8414 fields these options imply (frozen). */
+  readonly metadata: AuthorizationServerMetadata;
 }
 
 /**
@@ -336,4 +479,11 @@ export interface ClientAuthenticator {
  */
 export interface ReplayStore {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * `true` when the store is shared between machines (such as jwt-bearer-redis): each record's
+   * TTL then carries one more `clockTolerance`, a margin for clock skew between the nodes, so a
+   * node whose clock lags cannot accept an assertion again once another node's record expired.
+   * Default: not shared.
+   */
+  readonly shared?: boolean;
 }

@@ -26,7 +26,7 @@ describe('onSuccess', () => {
     const verifier = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, publicKey: keys.publicKey, scopes: ['read'] }], onSuccess: (e) => events.push(e) });
     const request = grant({ claims: { scope: 'read' } });
     await verifier.verify(request, { clientId: 'app' });
-    expect(events).toEqual([{ use: 'grant', issuer: GRANT_ISSUER, subject: SUBJECT, clientId: 'app', alg: 'ES256', kid: 'k1', scope: ['read'] }]);
+    expect(events).toEqual([{ use: 'grant', issuer: GRANT_ISSUER, subject: SUBJECT, clientId: 'app', alg: 'ES256', kid: 'k1', scope: ['read'], profile: 'rfc7523' }]);
     expect(JSON.stringify(events)).not.toContain(request.body.assertion.split('.')[2]);
   });
 

@@ -27,6 +27,7 @@ export function grantSucceeded(options: ResolvedOptions, principal: GrantPrincip
     alg: principal.header.alg,
     ...(typeof principal.header.kid === 'string' ? { kid: principal.header.kid } : {}),
     scope: principal.scope,
+    profile: principal.profile,
   }));
 }
 
@@ -48,7 +49,7 @@ export function grantAccepted(principal: GrantPrincipal): TraceAccepted {
   const found: TraceAccepted = {
     issuer: principal.issuer,
     subject: principal.subject,
-    profile: (principal as { profile?: string }).profile ?? 'rfc7523',
+    profile: principal.profile,
   };
   if (principal.clientId !== undefined) found.clientId = principal.clientId;
   return found;

@@ -44,7 +44,7 @@ export interface JwtBearerTraceContext {
   alg?: string;
   /** The header's `kid`, when it has one. */
   kid?: string;
-  /** Grant profile of an accepted grant (`'rfc7523'`, or `'id-jag'` where ID-JAGs are supported). */
+  /** Grant profile of an accepted grant: `'rfc7523'` or `'id-jag'` (DESIGN §10). */
   profile?: string;
   /** Client authentication method of an accepted client assertion (`'private_key_jwt'`, …). */
   method?: string;
@@ -185,11 +185,15 @@ export function traceJwksFetch<T>(use: AssertionUse, uri: string, fetch: () => P
   return jwksChannel.tracePromise(fetch, { use, uri });
 }
 
-/** Calls `store.claim(key, ttlSeconds)`, traced on `jwt-bearer:replay-claim` when someone listens. */
-export function traceReplayClaim(use: AssertionUse, store: ReplayStore, key: string, ttlSeconds: number): Promise<boolean> {
-  if (!listened(replayChannel)) return store.claim(key, ttlSeconds);
+/**
+ * Traces a replay store claim on `jwt-bearer:replay-claim` when someone listens; otherwise hands
+ * back `claiming` itself. The claim is already under way (started by the caller, so nothing is
+ * allocated for tracing when nobody listens); `start` is published right after it was sent.
+ */
+export function traceReplayClaim(use: AssertionUse, store: ReplayStore, claiming: Promise<boolean>): Promise<boolean> {
+  if (!listened(replayChannel)) return claiming;
   const context: ReplayClaimTraceContext = { use, store: store.constructor?.name || 'ReplayStore' };
-  return replayChannel.tracePromise(store.claim, context, store, key, ttlSeconds);
+  return replayChannel.tracePromise(() => claiming, context);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { JWT_BEARER_CLIENT_ASSERTION_TYPE } from '../constants';
 import { OAuthError } from '../errors';
+import { describe } from '../describe';
 import { decodeAssertion } from '../jose/jws';
 import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, observe, reject, stringClaim, verifySignature, type Seen } from './pipeline';
@@ -8,7 +9,10 @@ import { clientAccepted, clientSucceeded, failed } from '../observe/outcome';
 import { seeHeader, traceVerification, verificationChannel } from '../observe/tracing';
 import { challengeHeaders, formBody, header, param } from '../http/request';
 import { clientTrust } from '../trust/registry';
+import { clientMetadata, type AssertionAuthMethod } from '../http/metadata';
+import { ALL_ALGORITHMS } from '../jose/algorithms';
 import type {
+  Algorithm,
   AssertionClaims,
   AssertionHeader,
   AudienceMode,
@@ -21,7 +25,7 @@ import type {
 
 /**
  * `typ` values a client assertion may carry (lower case): plain JWT, and the explicit type of
- * RFC 7523bis, each with and without the `application/` prefix, which RFC 7515 §4.1.9 makes the
+ * RFC 10070, each with and without the `application/` prefix, which RFC 7515 §4.1.9 makes the
  * same type.
  */
 const CLIENT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
@@ -42,8 +46,13 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
   const trust = clientTrust(options.clients, resolved);
   const use = 'client' as const;
   const legacy = new Set([resolved.issuer, ...resolved.audiences]);
+  const uniform = resolved.errorDescriptions === 'uniform';
 
-  /** RFC 7523bis: `aud` is the issuer identifier, alone. `legacy` also takes the other audiences. */
+  /**
+   * RFC 10070: `aud` is the issuer identifier, alone. `legacy` also takes the `audiences` values,
+   * but every value must still name this server: a list that also names another server is the
+   * very audience injection RFC 10070 closes.
+   */
   function checkAudience(aud: unknown, clientId: string): void {
     // The common case, without allocating: exactly the issuer, as a string.
     if (aud === resolved.issuer) return;
@@ -53,10 +62,11 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       reject('ERR_CLAIM_INVALID', use, 'claim "aud" is not a string or an array of strings');
     }
     if (values.length === 1 && values[0] === resolved.issuer) return;
-    if (mode === 'legacy' && values.some((a) => legacy.has(a))) {
+    const ours = values.every((a) => legacy.has(a));
+    if (mode === 'legacy' && ours) {
       observe(resolved.onWarning, () => ({
         code: 'WARN_LEGACY_AUDIENCE' as const,
-        detail: `aud ${JSON.stringify(aud)} accepted only in legacy audience mode`,
+        detail: `aud ${describe(aud)} accepted only in legacy audience mode (RFC 10070 wants the issuer identifier alone)`,
         use,
         issuer: clientId,
         subject: clientId,
@@ -64,7 +74,14 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       }));
       return;
     }
-    reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} is not exactly the issuer identifier`);
+    // The log line names the option that accepts a known client habit (a token endpoint URL as
+    // aud), so operators find the compatibility notes from it; a list naming a foreign server
+    // is never accepted, so it gets no such hint.
+    let hint = '';
+    if (ours) hint = '; audienceMode "legacy" accepts it (it is one of "audiences")';
+    else if (values.length === 1) hint = `; if it is this server's token endpoint URL, add it to "audiences"${mode === 'strict' ? ' with audienceMode "legacy"' : ''}`;
+    else if (mode === 'legacy') hint = '; it also names another server, which legacy mode does not accept either';
+    reject('ERR_AUDIENCE_INVALID', use, `aud ${describe(aud)} is not exactly the issuer identifier (RFC 10070)${hint}`);
   }
 
   async function run(request: TokenRequest, required: boolean, seen: Seen): Promise<ClientPrincipal | undefined> {
@@ -76,7 +93,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       return undefined;
     }
     if (type === undefined) reject('ERR_CLIENT_ASSERTION_TYPE_MISSING', use, 'client_assertion without client_assertion_type');
-    if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${JSON.stringify(type)}`);
+    if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${describe(type)}`);
     if (assertion === undefined) reject('ERR_CLIENT_ASSERTION_MISSING', use, 'client_assertion_type without client_assertion');
     // RFC 6749 §2.3: one authentication method per request.
     if (header(request, 'authorization') !== undefined) reject('ERR_MULTIPLE_CLIENT_AUTH', use, 'client_assertion together with an Authorization header');
@@ -91,21 +108,24 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     seen.subject = sub;
     if (typeof payload.iss === 'string') seen.issuer = payload.iss;
     // RFC 7521 §4.2: a client_id parameter must name the client of the assertion.
-    if (clientIdParam !== undefined && clientIdParam !== sub) reject('ERR_CLIENT_ID_MISMATCH', use, `client_id ${JSON.stringify(clientIdParam)} but sub ${JSON.stringify(sub)}`);
+    if (clientIdParam !== undefined && clientIdParam !== sub) reject('ERR_CLIENT_ID_MISMATCH', use, `client_id ${describe(clientIdParam)} but sub ${describe(sub)}`);
     const spec = checkHeader(decoded, resolved, CLIENT_TYPES);
     const iss = stringClaim(payload, 'iss', use, true)!;
-    if (iss !== sub) reject('ERR_ISSUER_MISMATCH', use, `iss ${JSON.stringify(iss)} differs from sub ${JSON.stringify(sub)}`);
+    if (iss !== sub) reject('ERR_ISSUER_MISMATCH', use, `iss ${describe(iss)} differs from sub ${describe(sub)}`);
 
     // A registration list answers synchronously: await only an asynchronous lookup.
     const found = trust.resolve(sub);
     const party = found instanceof Promise ? await found : found;
-    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(sub)} is not registered`);
+    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${describe(sub)} is not registered`);
     const verifying = verifySignature(party, spec, decoded, resolved);
     if (verifying) await verifying;
+    seen.verified = true;
     checkAudience(payload.aud, sub);
-    const ttl = checkTimes(payload, resolved);
+    const ttl = checkTimes(payload, resolved, party.maxLifetime);
     const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
-    if (jti !== undefined) await claimJti(resolved, sub, jti, ttl);
+    // DESIGN §8: a client with allowReuse (MSAL re-sends one assertion) skips the replay store;
+    // its lifetime cap still applies.
+    if (jti !== undefined && !party.allowReuse) await claimJti(resolved, sub, jti, ttl);
     return {
       clientId: sub,
       method: party.symmetric ? 'client_secret_jwt' : 'private_key_jwt',
@@ -113,6 +133,24 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       header: decoded.header as AssertionHeader,
     };
   }
+
+  // RFC 8414 §2: the methods and algorithms these registrations can use. A lookup function may
+  // return any client, so it advertises what the global algorithms allow.
+  const methods = new Set<AssertionAuthMethod>();
+  const algorithms = new Set<Algorithm>();
+  const parties = trust.list();
+  if (parties) {
+    for (const party of parties) {
+      methods.add(party.symmetric ? 'client_secret_jwt' : 'private_key_jwt');
+      for (const alg of party.algorithms) algorithms.add(alg);
+    }
+  } else {
+    for (const alg of resolved.algorithms) {
+      algorithms.add(alg);
+      methods.add(alg.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt');
+    }
+  }
+  const metadata = clientMetadata({ methods, algorithms, order: ALL_ALGORITHMS });
 
   const faults = new FaultLog();
 
@@ -122,12 +160,13 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       if (principal && resolved.onSuccess) clientSucceeded(resolved, principal);
       return principal;
     } catch (err) {
-      const error = withChallenge(err, request, resolved.issuer);
+      const error = withChallenge(err, request, resolved.issuer, uniform && seen.verified !== true);
       throw failed(resolved, faults, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});
     }
   }
 
   return {
+    metadata,
     authenticate(request: TokenRequest, authOptions?: AuthenticateOptions): Promise<ClientPrincipal | undefined> {
       const seen: Seen = {};
       const required = authOptions?.required === true;
@@ -139,12 +178,16 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
   };
 }
 
-/** Adds the RFC 6749 §5.2 `WWW-Authenticate` challenge to an `invalid_client` answer when due. */
-function withChallenge(err: unknown, request: TokenRequest, realm: string): unknown {
+/**
+ * Adds the RFC 6749 §5.2 `WWW-Authenticate` challenge to an `invalid_client` answer when due,
+ * and, with `errorDescriptions: 'uniform'`, gives a failure before the signature was verified the
+ * one uniform description.
+ */
+function withChallenge(err: unknown, request: TokenRequest, realm: string, uniform: boolean): unknown {
   if (!(err instanceof OAuthError) || err.error !== 'invalid_client') return err;
   const headers = challengeHeaders(request, realm);
-  if (Object.keys(headers).length === 0) return err;
-  return new OAuthError(err.code, { use: 'client', detail: err.detail, headers: { ...err.headers, ...headers }, cause: err.cause });
+  if (Object.keys(headers).length === 0 && !uniform) return err;
+  return new OAuthError(err.code, { use: 'client', detail: err.detail, headers: { ...err.headers, ...headers }, cause: err.cause, uniform });
 }
 
 /**
