@@ -17,6 +17,7 @@ const shared = {
     '^jwt-bearer-redis$': '<rootDir>/../jwt-bearer-redis/src/index.ts',
     '^express-jwt-bearer$': '<rootDir>/../express-jwt-bearer/src/index.ts',
     '^koa-jwt-bearer$': '<rootDir>/../koa-jwt-bearer/src/index.ts',
+    '^jwt-bearer-cli$': '<rootDir>/../jwt-bearer-cli/src/cli.ts',
   },
 } satisfies Config;
 
@@ -33,6 +34,7 @@ const config: Config = {
     pkg('express-jwt-bearer'),
     pkg('koa-jwt-bearer'),
     pkg('jwt-bearer-redis'),
+    pkg('jwt-bearer-cli'),
     {
       ...shared,
       displayName: 'cross-package',

@@ -10,9 +10,9 @@
 
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
-const net = require('node:net');
 const c = require('../lib/common');
 const { mintPool } = require('../lib/pool');
+const { drive } = require('../lib/keepalive');
 
 const [filter = '.', trialsArg = '7', perTrialArg = '3000', alg = 'RS256'] = process.argv.slice(2);
 const TRIALS = Number(trialsArg);
@@ -21,46 +21,7 @@ const CONNECTIONS = 10;
 const WARM = 100;
 const ISSUER = 'http://127.0.0.1:9/issuer';
 
-function run(port, path, bodies) {
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let done = 0;
-    let failed = 0;
-    const head = (body) => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    const sockets = [];
-    const finish = () => {
-      for (const s of sockets) s.destroy();
-      resolve({ done, failed });
-    };
-    for (let i = 0; i < CONNECTIONS; i++) {
-      const socket = net.connect(port, '127.0.0.1');
-      sockets.push(socket);
-      let buf = '';
-      const send = () => {
-        if (next >= bodies.length) return;
-        socket.write(head(bodies[next++]));
-      };
-      socket.setEncoding('latin1');
-      socket.on('connect', send);
-      socket.on('error', reject);
-      socket.on('data', (d) => {
-        buf += d;
-        for (;;) {
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const m = /content-length: *(\d+)/i.exec(buf.slice(0, end));
-          const len = m ? Number(m[1]) : 0;
-          if (buf.length < end + 4 + len) return;
-          if (!buf.startsWith('HTTP/1.1 200')) failed += 1;
-          buf = buf.slice(end + 4 + len);
-          done += 1;
-          if (done === bodies.length) return finish();
-          send();
-        }
-      });
-    }
-  });
-}
+const run = (port, path, bodies) => drive(port, path, bodies, CONNECTIONS);
 
 async function main() {
   const key = c.makeKey(alg);

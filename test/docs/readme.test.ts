@@ -10,7 +10,7 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
 const OPTIONS = [
   'issuer', 'audiences', 'issuers', 'clients', 'audienceMode', 'algorithms', 'clockTolerance', 'maxLifetime',
-  'requireJti', 'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions.timeout',
+  'requireJti', 'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'onSuccess', 'jwksOptions.timeout',
   'jwksOptions.cacheMaxAge', 'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes',
   'jwksOptions.maxKeys', 'jwksOptions.maxKeySets', 'now', 'offload', 'resources', 'requireResource', 'dpop',
   'dpop.tokenEndpoint', 'dpop.algorithms', 'dpop.maxAge',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 // What a user installs is the built package: one CommonJS implementation with type declarations,
 // loadable through both `require` and `import` without a second copy of any class.
 const root = join(__dirname, '..', '..');
-const PACKAGES = ['jwt-bearer-core', 'express-jwt-bearer', 'koa-jwt-bearer', 'jwt-bearer-redis'];
+const PACKAGES = ['jwt-bearer-core', 'express-jwt-bearer', 'koa-jwt-bearer', 'jwt-bearer-redis', 'jwt-bearer-cli'];
 
 function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 30_000 });
@@ -52,4 +52,16 @@ it('an OAuthError thrown by an adapter is the core class, whichever way it was l
     console.log(JSON.stringify([fromImport === fromRequire, viaExpress === fromRequire, viaKoa === fromRequire]));
   `;
   expect(JSON.parse(node(['--input-type=module', '-e', script]))).toEqual([true, true, true]);
+});
+
+it('jwt-bearer-cli: the bin `jwt-bearer` is shipped, linked by npm into node_modules/.bin, and runs', () => {
+  const dir = join(root, 'packages', 'jwt-bearer-cli');
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  expect(manifest.bin).toEqual({ 'jwt-bearer': 'bin/jwt-bearer.js' });
+  expect(manifest.files).toContain('bin');
+  expect(readFileSync(join(dir, manifest.bin['jwt-bearer']), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+  // npm ci links workspace bins; the bin itself needs no build step to exist.
+  const linked = join(root, 'node_modules', '.bin', 'jwt-bearer');
+  expect(existsSync(linked)).toBe(true);
+  expect(node([linked, '--help'])).toContain('Usage: jwt-bearer <command>');
 });

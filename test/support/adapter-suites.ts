@@ -153,7 +153,7 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
   const OPTIONS = [
     'issueToken', 'required', 'passErrors', 'bodyLimit',
     'issuer', 'audiences', 'issuers', 'clients', 'audienceMode', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti',
-    'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'jwksOptions.timeout', 'jwksOptions.cacheMaxAge',
+    'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'onSuccess', 'jwksOptions', 'jwksOptions.timeout', 'jwksOptions.cacheMaxAge',
     'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes', 'jwksOptions.maxKeys',
     'jwksOptions.maxKeySets', 'jwksOptions.requestHeaders', 'jwksOptions.requestAgent', 'now', 'offload',
     'authenticatedClient', 'resources', 'requireResource', 'dpop', 'dpop.tokenEndpoint', 'dpop.algorithms', 'dpop.maxAge',

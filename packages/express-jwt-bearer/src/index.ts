@@ -54,7 +54,9 @@ export type {
   ReplayStore,
   TokenResponse,
   TrustedIssuer,
+  SuccessEvent,
   WarningEvent,
+  JwtBearerTraceContext,
   WithMetadata,
 } from 'jwt-bearer-core';
 export { serverOptions, type ExpressPrototypes, type ExpressServerOptions } from './server-options';
@@ -126,7 +128,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler &
       const grant = await verifier.verify({ body, headers: req.headers }, clientId === undefined ? undefined : { clientId });
       req.jwtBearer = { ...req.jwtBearer, grant };
       if (!extra.issueToken) return next();
-      const token = await issueTokenResponse(extra.issueToken, grant, req);
+      const token = await issueTokenResponse(extra.issueToken, grant, req, core.onError);
       res.status(200).set(TOKEN_RESPONSE_HEADERS).json(token);
     })().catch((err: unknown) => fail(err, res, next, extra.passErrors));
   }, verifier.metadata);

@@ -27,6 +27,16 @@ export { ID_JAG_TYPE } from './profiles/id-jag';
 export { jwkThumbprint } from './profiles/dpop';
 export type * from './types';
 export {
+  GRANT_CHANNEL,
+  CLIENT_ASSERTION_CHANNEL,
+  JWKS_FETCH_CHANNEL,
+  REPLAY_CLAIM_CHANNEL,
+  type JwtBearerTraceContext,
+  type JwksFetchTraceContext,
+  type ReplayClaimTraceContext,
+  type TraceOutcome,
+} from './observe/tracing';
+export {
   readRequestForm,
   assertForm,
   parseForm,

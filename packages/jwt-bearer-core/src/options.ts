@@ -4,7 +4,7 @@ import { JWKS_DEFAULTS, RemoteKeySets, type ResolvedJwksOptions } from './trust/
 import { Offloader } from './verify/offload';
 import { defaultReplayStore } from './replay/memory-store';
 import { configuredUrl } from './trust/url';
-import type { Algorithm, CommonOptions, ErrorDescriptions, OffloadMode, RejectionEvent, ReplayStore, WarningEvent } from './types';
+import type { Algorithm, CommonOptions, ErrorDescriptions, OffloadMode, RejectionEvent, ReplayStore, SuccessEvent, WarningEvent } from './types';
 
 /** Options common to both uses, validated, with defaults applied, frozen. */
 export interface ResolvedOptions {
@@ -19,6 +19,7 @@ export interface ResolvedOptions {
   readonly maxAssertionLength: number;
   readonly onError: ((event: RejectionEvent) => void) | undefined;
   readonly onWarning: ((event: WarningEvent) => void) | undefined;
+  readonly onSuccess: ((event: SuccessEvent) => void) | undefined;
   readonly jwks: ResolvedJwksOptions;
   readonly remoteKeySets: RemoteKeySets;
   readonly now: () => number;
@@ -34,7 +35,7 @@ export interface ResolvedOptions {
 
 const COMMON_KEYS = [
   'issuer', 'audiences', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti', 'replayStore',
-  'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'now', 'offload', 'lookupTimeout', 'errorDescriptions',
+  'maxAssertionLength', 'onError', 'onWarning', 'onSuccess', 'jwksOptions', 'now', 'offload', 'lookupTimeout', 'errorDescriptions',
 ] as const;
 
 const ERROR_DESCRIPTIONS: readonly ErrorDescriptions[] = ['detailed', 'uniform'];
@@ -171,6 +172,7 @@ export function resolveCommonOptions(options: unknown, use: AssertionUse, extra:
     maxAssertionLength: number(o.maxAssertionLength, 'maxAssertionLength', 16384, 16, true),
     onError: optionalFunction<(event: RejectionEvent) => void>(o.onError, 'onError'),
     onWarning: optionalFunction<(event: WarningEvent) => void>(o.onWarning, 'onWarning'),
+    onSuccess: optionalFunction<(event: SuccessEvent) => void>(o.onSuccess, 'onSuccess'),
     jwks,
     remoteKeySets: new RemoteKeySets(jwks, now, use),
     now,

@@ -175,6 +175,31 @@ export interface WarningEvent {
   clientId?: string;
 }
 
+/**
+ * An accepted assertion, as given to `onSuccess`: what was verified, for logs, audit and
+ * metrics. Never the assertion itself, a key or a secret.
+ */
+export interface SuccessEvent {
+  /** Which use of RFC 7523 the request was for. */
+  use: AssertionUse;
+  /** The verified `iss`. */
+  issuer: string;
+  /** The verified subject: the grant's subject, or the client id of a client assertion. */
+  subject: string;
+  /** The client: the authenticated client (grant, when known), or the client itself. */
+  clientId?: string;
+  /** The header's `alg`. */
+  alg: Algorithm;
+  /** The header's `kid`, when it has one. */
+  kid?: string;
+  /** Grant only: the granted scope. */
+  scope?: string[];
+  /** Grant only: the profile the assertion was verified under (`'rfc7523'` or `'id-jag'`). */
+  profile?: GrantProfile;
+  /** Client assertions only: the authentication method. */
+  method?: ClientPrincipal['method'];
+}
+
 /** Tuning of `jwksUri` key sets. */
 export interface JwksOptions {
   /** Milliseconds a JWK Set fetch may take in all before it counts as failed. Default 5000. */
@@ -229,10 +254,19 @@ export interface CommonOptions {
   replayStore?: ReplayStore;
   /** Longest assertion accepted, in characters, checked before any decoding. Default 16384. */
   maxAssertionLength?: number;
-  /** Called with every rejection. Exceptions it throws are ignored. */
+  /**
+   * Called with every rejection. Exceptions it throws are ignored. Default: none, in which case
+   * server-side failures (5xx) are still logged to `console.error`, one line per cause (error
+   * code and failing URL) per minute; refusals (4xx) are not logged.
+   */
   onError?: (event: RejectionEvent) => void;
   /** Called when an assertion is accepted only through a legacy allowance. */
   onWarning?: (event: WarningEvent) => void;
+  /**
+   * Called with every accepted assertion, after every check (replay included) passed. Exceptions
+   * it throws are ignored. Default: none.
+   */
+  onSuccess?: (event: SuccessEvent) => void;
   /** Tuning of `jwksUri` key sets. */
   jwksOptions?: JwksOptions;
   /** Clock in milliseconds since the epoch, for tests. Default `Date.now`. */

@@ -54,7 +54,9 @@ export type {
   ReplayStore,
   TokenResponse,
   TrustedIssuer,
+  SuccessEvent,
   WarningEvent,
+  JwtBearerTraceContext,
   WithMetadata,
 } from 'jwt-bearer-core';
 
@@ -123,7 +125,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
         const grant = await verifier.verify({ body: parsed.body, headers: ctx.headers }, clientId === undefined ? undefined : { clientId });
         ctx.state.jwtBearer = { ...ctx.state.jwtBearer, grant };
         if (extra.issueToken) {
-          const token = await issueTokenResponse(extra.issueToken, grant, ctx);
+          const token = await issueTokenResponse(extra.issueToken, grant, ctx, core.onError);
           ctx.status = 200;
           ctx.set(TOKEN_RESPONSE_HEADERS);
           ctx.body = token;

@@ -5,6 +5,7 @@ import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { OAuthError, type AssertionUse } from '../errors';
 import { fail, isPlainObject } from '../options';
 import { report } from '../verify/pipeline';
+import { issueTokenFailed } from '../observe/outcome';
 import type { AuthorizationServerMetadata, ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from '../types';
 
 /*
@@ -264,17 +265,24 @@ export function assertForm(form: Pick<RequestForm, 'isForm'>, use: AssertionUse,
 /**
  * Runs `issueToken` and checks that it returned what RFC 6749 §5.1 requires: an object with
  * `access_token` and `token_type` strings. Anything else is the server's fault (500), never an
- * empty 200 (Express) or 204 (Koa).
+ * empty 200 (Express) or 204 (Koa). Such a failure is reported to `onError` (or, without it, to
+ * the default 5xx log line); what is thrown is the app's own error, unchanged.
  */
 export async function issueTokenResponse<Req>(
   issueToken: NonNullable<GrantMiddlewareOptions<Req>['issueToken']>,
   grant: GrantPrincipal,
   req: Req,
+  onError?: (event: RejectionEvent) => void,
 ): Promise<TokenResponse> {
-  const token: unknown = await issueToken(grant, req);
+  let token: unknown;
+  try {
+    token = await issueToken(grant, req);
+  } catch (err) {
+    throw issueTokenFailed(err, issueToken, onError);
+  }
   const t = token as Partial<TokenResponse> | null;
   if (typeof t !== 'object' || t === null || typeof t.access_token !== 'string' || typeof t.token_type !== 'string') {
-    throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
+    throw issueTokenFailed(new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' }), issueToken, onError);
   }
   // RFC 6749 §5.1, DESIGN §8: a scope other than the one requested is stated in the response, and
   // an ID-JAG's always (draft-ietf-oauth-identity-assertion-authz-grant, "Processing Rules"), with

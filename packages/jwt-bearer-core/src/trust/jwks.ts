@@ -6,6 +6,7 @@ import type { AlgorithmSpec } from '../jose/algorithms';
 import { OAuthError, type AssertionUse } from '../errors';
 import { ASYMMETRIC_ALGORITHMS, importJwks, KeyTable, noUsableKey, type KeyHint, type KeySource, type Selection } from './keys';
 import type { Algorithm, JwksOptions } from '../types';
+import { traceJwksFetch } from '../observe/tracing';
 
 /** {@link JwksOptions} with every default filled in. */
 export type ResolvedJwksOptions = Required<Omit<JwksOptions, 'requestHeaders' | 'requestAgent'>> &
@@ -218,7 +219,7 @@ export class RemoteKeySet implements KeySource {
       this.state.lastAttempt = t;
       if (demand) this.state.lastDemand = t;
       this.fetches += 1;
-      this.inflight = this.fetch().finally(() => {
+      this.inflight = traceJwksFetch(this.use, this.uri, () => this.fetch()).finally(() => {
         this.inflight = undefined;
       });
     }

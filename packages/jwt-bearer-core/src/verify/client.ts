@@ -3,7 +3,10 @@ import { OAuthError } from '../errors';
 import { describe } from '../describe';
 import { decodeAssertion } from '../jose/jws';
 import { resolveCommonOptions } from '../options';
-import { checkHeader, checkTimes, claimJti, observe, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
+import { checkHeader, checkTimes, claimJti, observe, reject, stringClaim, verifySignature, type Seen } from './pipeline';
+import { FaultLog } from '../observe/fault-log';
+import { clientAccepted, clientSucceeded, failed } from '../observe/outcome';
+import { seeHeader, traceVerification, verificationChannel } from '../observe/tracing';
 import { challengeHeaders, formBody, header, param } from '../http/request';
 import { clientTrust } from '../trust/registry';
 import { clientMetadata, type AssertionAuthMethod } from '../http/metadata';
@@ -98,6 +101,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     const clientIdParam = param(body, 'client_id', use);
 
     const decoded = decodeAssertion(assertion, resolved.maxAssertionLength, use);
+    seeHeader(seen, decoded.header);
     const payload = decoded.payload;
     // RFC 7523 §3 item 2.B: the subject is the client_id; OpenID Connect Core §9: so is the issuer.
     const sub = stringClaim(payload, 'sub', use, true)!;
@@ -148,16 +152,28 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
   }
   const metadata = clientMetadata({ methods, algorithms, order: ALL_ALGORITHMS });
 
+  const faults = new FaultLog();
+
+  async function attempt(request: TokenRequest, required: boolean, seen: Seen): Promise<ClientPrincipal | undefined> {
+    try {
+      const principal = await run(request, required, seen);
+      if (principal && resolved.onSuccess) clientSucceeded(resolved, principal);
+      return principal;
+    } catch (err) {
+      const error = withChallenge(err, request, resolved.issuer, uniform && seen.verified !== true);
+      throw failed(resolved, faults, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});
+    }
+  }
+
   return {
     metadata,
-    async authenticate(request: TokenRequest, authOptions?: AuthenticateOptions): Promise<ClientPrincipal | undefined> {
+    authenticate(request: TokenRequest, authOptions?: AuthenticateOptions): Promise<ClientPrincipal | undefined> {
       const seen: Seen = {};
-      try {
-        return await run(request, authOptions?.required === true, seen);
-      } catch (err) {
-        const error = withChallenge(err, request, resolved.issuer, uniform && seen.verified !== true);
-        throw report(resolved.onError, use, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});
-      }
+      const required = authOptions?.required === true;
+      // Nothing is built for tracing unless someone subscribed to jwt-bearer:client-assertion.
+      const channel = verificationChannel(use);
+      if (channel === undefined) return attempt(request, required, seen);
+      return traceVerification(channel, use, seen, undefined, () => attempt(request, required, seen), clientAccepted);
     },
   };
 }

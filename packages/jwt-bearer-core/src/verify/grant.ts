@@ -1,7 +1,10 @@
 import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { decodeAssertion } from '../jose/jws';
 import { resolveCommonOptions } from '../options';
-import { checkHeader, checkTimes, claimJti, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
+import { checkHeader, checkTimes, claimJti, reject, stringClaim, verifySignature, type Seen } from './pipeline';
+import { FaultLog } from '../observe/fault-log';
+import { failed, grantAccepted, grantSucceeded } from '../observe/outcome';
+import { seeHeader, traceVerification, verificationChannel } from '../observe/tracing';
 import { formBody, param, parseScope } from '../http/request';
 import { issuerTrust } from '../trust/registry';
 import { grantMetadata } from '../http/metadata';
@@ -93,6 +96,7 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     if (scopeParam !== undefined && requested === undefined) reject('ERR_SCOPE_INVALID', use, 'scope parameter is not RFC 6749 §3.3 syntax');
 
     const decoded = decodeAssertion(assertion, resolved.maxAssertionLength, use);
+    seeHeader(seen, decoded.header);
     // DESIGN §10: the `typ` chooses the profile (RFC 8725 §3.11: explicit typing).
     const profile: GrantProfile = isIdJag(decoded.header) ? 'id-jag' : 'rfc7523';
     const idJag = profile === 'id-jag';
@@ -189,15 +193,26 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     return principal;
   }
 
+  const faults = new FaultLog();
+
+  async function attempt(request: TokenRequest, context: GrantContext | undefined, seen: Seen): Promise<GrantPrincipal> {
+    try {
+      const principal = await run(request, context, seen);
+      if (resolved.onSuccess) grantSucceeded(resolved, principal);
+      return principal;
+    } catch (err) {
+      throw failed(resolved, faults, err, seen, context?.clientId !== undefined ? { clientId: context.clientId } : {});
+    }
+  }
+
   return {
     metadata,
-    async verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal> {
+    verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal> {
       const seen: Seen = {};
-      try {
-        return await run(request, context, seen);
-      } catch (err) {
-        throw report(resolved.onError, use, err, seen, context?.clientId !== undefined ? { clientId: context.clientId } : {});
-      }
+      // Nothing is built for tracing unless someone subscribed to jwt-bearer:grant.
+      const channel = verificationChannel(use);
+      if (channel === undefined) return attempt(request, context, seen);
+      return traceVerification(channel, use, seen, context?.clientId, () => attempt(request, context, seen), grantAccepted);
     },
   };
 }

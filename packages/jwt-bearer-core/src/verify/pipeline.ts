@@ -3,15 +3,19 @@ import { isOAuthError, OAuthError, type AssertionUse, type ErrorCode } from '../
 import type { DecodedAssertion } from '../jose/jws';
 import type { ResolvedOptions } from '../options';
 import { MemoryReplayStore, ReplayStoreFullError } from '../replay/memory-store';
+import { traceReplayClaim } from '../observe/tracing';
 import type { Selection } from '../trust/keys';
 import type { Party } from '../trust/registry';
 import type { AssertionClaims, AssertionHeader, RejectionEvent } from '../types';
 import { describe, errorMessage } from '../describe';
 
-/** What is known of an assertion while it is checked, for the `onError` event. */
+/** What is known of an assertion while it is checked, for the `onError` event and the tracing channels. */
 export interface Seen {
   issuer?: string;
   subject?: string;
+  /** The header's `alg` and `kid` (bounded, unverified until the signature is checked). */
+  alg?: string;
+  kid?: string;
   /** Whether the signature has been verified (for `errorDescriptions: 'uniform'`). */
   verified?: boolean;
 }
@@ -184,7 +188,8 @@ export async function claimJti(options: ResolvedOptions, iss: string, jti: strin
   const key = `${iss.length}:${iss}:${jti}`;
   let first: boolean;
   try {
-    first = await (store instanceof MemoryReplayStore ? store.claimFor(iss, key, ttl + options.replayMargin) : store.claim(key, ttl + options.replayMargin));
+    const claiming = store instanceof MemoryReplayStore ? store.claimFor(iss, key, ttl + options.replayMargin) : store.claim(key, ttl + options.replayMargin);
+    first = await traceReplayClaim(use, store, claiming);
   } catch (err) {
     const full = err instanceof ReplayStoreFullError;
     throw new OAuthError(full ? 'ERR_REPLAY_STORE_FULL' : 'ERR_REPLAY_STORE_UNAVAILABLE', {
