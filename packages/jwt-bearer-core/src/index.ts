@@ -21,6 +21,7 @@ export {
 } from './errors';
 export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay/memory-store';
 export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './jose/algorithms';
+export { SPIFFE_CLIENT_ASSERTION_TYPE } from './trust/spiffe';
 export type * from './types';
 export {
   readRequestForm,

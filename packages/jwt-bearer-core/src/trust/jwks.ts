@@ -94,6 +94,9 @@ function boundedFetch(uri: string, options: ResolvedJwksOptions): Promise<unknow
   });
 }
 
+/** Fetches a key set document and resolves its parsed JSON (an object with a `keys` array). */
+export type KeySetFetcher = (uri: string) => Promise<unknown>;
+
 /**
  * One remote JWK Set. jwks-rsa performs the fetch (through our bounded fetcher); the cache, the
  * single flight, the cooldown on unknown `kid`s and the stale-if-error window are ours, because
@@ -117,13 +120,15 @@ export class RemoteKeySet implements KeySource {
     private readonly use: AssertionUse,
     /** Called on every use and when keys arrive, so the owner's LRU holds every set that holds keys. */
     private readonly onUse: (set: RemoteKeySet) => void = () => undefined,
+    /** Fetches the key set's JSON; default: the bounded fetch above. */
+    fetcher: KeySetFetcher = (u) => boundedFetch(u, options),
   ) {
     this.client = new JwksClient({
       jwksUri: uri,
       cache: false,
       rateLimit: false,
       timeout: options.timeout,
-      fetcher: (u: string) => boundedFetch(u, options) as Promise<never>,
+      fetcher: fetcher as (u: string) => Promise<never>,
     });
   }
 
@@ -222,6 +227,8 @@ export class RemoteKeySets {
     private readonly options: ResolvedJwksOptions,
     private readonly now: () => number,
     private readonly use: AssertionUse,
+    /** How key sets are fetched: key sets a client named go through the address guard. */
+    private readonly fetcher?: KeySetFetcher,
   ) {
     this.sets = new LRUCache({ max: options.maxKeySets, dispose: (set) => set.release() });
   }
@@ -230,7 +237,7 @@ export class RemoteKeySets {
   get(uri: string): RemoteKeySet {
     let set = this.sets.get(uri);
     if (set === undefined) {
-      set = new RemoteKeySet(uri, this.options, this.now, this.use, (used) => this.touch(used));
+      set = new RemoteKeySet(uri, this.options, this.now, this.use, (used) => this.touch(used), this.fetcher);
       this.sets.set(uri, set);
     }
     return set;

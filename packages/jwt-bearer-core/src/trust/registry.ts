@@ -3,8 +3,11 @@ import { LRUCache } from 'lru-cache';
 import { ALGORITHMS } from '../jose/algorithms';
 import { OAuthError } from '../errors';
 import { importJwkSet, importPublicKey, importSecret, StaticKeySource, type KeySource } from './keys';
+import { discoverySource, discoveryUrls } from './discovery';
+import { checkFederatedCredentials } from './federation';
+import { checkSpiffeId } from './spiffe';
 import { algorithmList, fail, isPlainObject, nonEmptyString, rejectUnknown, type ResolvedOptions } from '../options';
-import type { Algorithm, ClientRegistration, Resolver, TrustedIssuer } from '../types';
+import type { Algorithm, ClientRegistration, FederationIssuer, Resolver, TrustedIssuer } from '../types';
 
 /** A registration (trusted issuer or client) with its keys parsed and its algorithms settled. */
 export interface Party<R> {
@@ -22,23 +25,35 @@ interface Shape {
   secretField: 'secret' | 'clientSecret';
   fields: readonly string[];
   listOption: string;
+  /** Key sources besides jwksUri, jwks, publicKey and the secret. */
+  extraSources?: readonly string[];
 }
 
 const ISSUER_SHAPE: Shape = {
   idField: 'issuer',
   secretField: 'secret',
-  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'secret', 'algorithms', 'subjects', 'scopes', 'requireSubject'],
+  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'secret', 'discovery', 'algorithms', 'subjects', 'scopes', 'requireSubject'],
   listOption: 'issuers',
+  extraSources: ['discovery'],
+};
+
+/** Federation issuers (DESIGN §11): public keys only, never a secret shared with a platform. */
+const FEDERATION_SHAPE: Shape = {
+  idField: 'issuer',
+  secretField: 'secret',
+  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'discovery', 'audience', 'algorithms', 'maxLifetime', 'allowReuse'],
+  listOption: 'federation',
+  extraSources: ['discovery'],
 };
 
 const CLIENT_SHAPE: Shape = {
   idField: 'clientId',
   secretField: 'clientSecret',
-  fields: ['clientId', 'jwksUri', 'jwks', 'publicKey', 'clientSecret', 'algorithms'],
+  fields: ['clientId', 'jwksUri', 'jwks', 'publicKey', 'clientSecret', 'algorithms', 'federatedCredentials', 'spiffeId'],
   listOption: 'clients',
 };
 
-type Registration = TrustedIssuer | ClientRegistration;
+type Registration = TrustedIssuer | ClientRegistration | FederationIssuer;
 
 /**
  * The checks of a registration that parse no key: unknown fields, and the issuer's subjects,
@@ -56,6 +71,22 @@ function checkFields(reg: Record<string, unknown>, shape: Shape, where: string):
     }
     if (reg.requireSubject !== undefined && typeof reg.requireSubject !== 'boolean') fail(`${where}.requireSubject`, 'must be a boolean');
   }
+  if (shape === CLIENT_SHAPE) {
+    if (reg.federatedCredentials !== undefined) checkFederatedCredentials(reg.federatedCredentials, `${where}.federatedCredentials`);
+    if (reg.spiffeId !== undefined) checkSpiffeId(reg.spiffeId, `${where}.spiffeId`);
+  }
+  if (shape === FEDERATION_SHAPE) {
+    if (reg.audience !== undefined) nonEmptyString(reg.audience, `${where}.audience`);
+    if (reg.maxLifetime !== undefined && !(typeof reg.maxLifetime === 'number' && Number.isFinite(reg.maxLifetime) && reg.maxLifetime >= 1)) {
+      fail(`${where}.maxLifetime`, 'must be a number ≥ 1 (seconds)');
+    }
+    if (reg.allowReuse !== undefined && typeof reg.allowReuse !== 'boolean') fail(`${where}.allowReuse`, 'must be a boolean');
+  }
+}
+
+/** Whether a client registration authenticates without keys of its own (federated or SPIFFE only). */
+function keyless(reg: Record<string, unknown>, shape: Shape): boolean {
+  return shape === CLIENT_SHAPE && (reg.federatedCredentials !== undefined || reg.spiffeId !== undefined);
 }
 
 /** Compiles one registration; throws a `TypeError` naming `where` on a bad one. */
@@ -63,13 +94,20 @@ function compile<R extends Registration>(reg: unknown, shape: Shape, where: stri
   if (!isPlainObject(reg)) fail(where, 'must be an object');
   checkFields(reg, shape, where);
   const id = nonEmptyString(reg[shape.idField], `${where}.${shape.idField}`);
-  const sources = ['jwksUri', 'jwks', 'publicKey', shape.secretField].filter((f) => reg[f] !== undefined);
+  const names = ['jwksUri', 'jwks', 'publicKey', ...(shape.fields.includes(shape.secretField) ? [shape.secretField] : []), ...(shape.extraSources ?? [])];
+  const sources = names.filter((f) => reg[f] !== undefined);
+  if (sources.length === 0 && keyless(reg, shape)) {
+    // A client that only authenticates by federation or SPIFFE: keys come from the platform.
+    return { id, registration: reg as unknown as R, source: new StaticKeySource([]), algorithms: new Set(), symmetric: false };
+  }
   if (sources.length !== 1) {
-    fail(where, `must have exactly one key source of jwksUri, jwks, publicKey, ${shape.secretField} (found ${sources.length ? sources.join(', ') : 'none'})`);
+    fail(where, `must have exactly one key source of ${names.join(', ')} (found ${sources.length ? sources.join(', ') : 'none'})`);
   }
   let source: KeySource;
   const field = sources[0];
-  if (field === 'jwksUri') {
+  if (field === 'discovery') {
+    source = discoverySource(id, discoveryUrls(reg.discovery, id, `${where}.discovery`), options);
+  } else if (field === 'jwksUri') {
     const uri = nonEmptyString(reg.jwksUri, `${where}.jwksUri`);
     let url: URL | undefined;
     try {
@@ -103,6 +141,7 @@ function contentKey(reg: Record<string, unknown>, shape: Shape): string | undefi
   const secret = reg[shape.secretField];
   const material =
     typeof reg.jwksUri === 'string' ? `u${reg.jwksUri}`
+      : reg.discovery !== undefined ? `d${String(reg.discovery)}`
       : typeof reg.publicKey === 'string' ? `p${reg.publicKey}`
       : isPlainObject(reg.publicKey) && !(reg.publicKey instanceof KeyObject) ? `k${JSON.stringify(reg.publicKey)}`
       : isPlainObject(reg.jwks) ? `j${JSON.stringify(reg.jwks)}`
@@ -196,6 +235,11 @@ export class Trust<R extends Registration> {
 /** Trusted issuers of grant assertions. */
 export function issuerTrust(input: unknown, options: ResolvedOptions): Trust<TrustedIssuer> {
   return new Trust<TrustedIssuer>(input, ISSUER_SHAPE, options);
+}
+
+/** Federation issuers of workload tokens (client option `federation`). */
+export function federationTrust(input: unknown, options: ResolvedOptions): Trust<FederationIssuer> {
+  return new Trust<FederationIssuer>(input, FEDERATION_SHAPE, options);
 }
 
 /** Registered clients. */

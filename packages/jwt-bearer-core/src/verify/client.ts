@@ -4,13 +4,20 @@ import { decodeAssertion } from '../jose/jws';
 import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, observe, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
 import { challengeHeaders, formBody, header, param } from '../http/request';
-import { clientTrust } from '../trust/registry';
+import { clientTrust, federationTrust, type Party } from '../trust/registry';
+import { ClientMetadataDocuments } from '../trust/client-metadata';
+import { matchCredential } from '../trust/federation';
+import { parseSpiffeId, SPIFFE_CLIENT_ASSERTION_TYPE, SpiffeTrust } from '../trust/spiffe';
+import type { DecodedAssertion } from '../jose/jws';
+import type { AlgorithmSpec } from '../jose/algorithms';
 import type {
+  FederationIssuer,
   AssertionClaims,
   AssertionHeader,
   AudienceMode,
   AuthenticateOptions,
   ClientAuthenticator,
+  ClientRegistration,
   ClientAuthenticatorOptions,
   ClientPrincipal,
   TokenRequest,
@@ -23,6 +30,9 @@ import type {
  */
 const CLIENT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
 
+/** JWT-SVID §2.3: `typ`, when present, is `JWT` or `JOSE`. */
+const SVID_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose', 'application/jose']);
+
 /**
  * Creates an authenticator for RFC 7523 §2.2 client assertions (OpenID Connect `private_key_jwt`
  * and `client_secret_jwt`). Options are validated now: a bad configuration throws a `TypeError`
@@ -33,11 +43,18 @@ const CLIENT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'cl
  * const client = await clients.authenticate({ body: req.body, headers: req.headers }); // undefined: no assertion
  */
 export function createClientAuthenticator(options: ClientAuthenticatorOptions): ClientAuthenticator {
-  const resolved = resolveCommonOptions(options, 'client', ['clients', 'audienceMode']);
+  const resolved = resolveCommonOptions(options, 'client', ['clients', 'audienceMode', 'clientIdMetadataDocuments', 'federation', 'spiffe']);
   const mode: AudienceMode = options.audienceMode ?? 'strict';
   if (mode !== 'strict' && mode !== 'legacy') throw new TypeError('jwt-bearer: option "audienceMode" must be "strict" or "legacy"');
   const trust = clientTrust(options.clients, resolved);
   const use = 'client' as const;
+  const cimd = options.clientIdMetadataDocuments;
+  if (cimd !== undefined && cimd !== false && cimd !== true && (typeof cimd !== 'object' || cimd === null)) {
+    throw new TypeError('jwt-bearer: option "clientIdMetadataDocuments" must be a boolean or an object');
+  }
+  const documents = cimd === undefined || cimd === false ? undefined : new ClientMetadataDocuments(cimd, resolved);
+  const federation = options.federation === undefined ? undefined : federationTrust(options.federation, resolved);
+  const spiffe = options.spiffe === undefined ? undefined : new SpiffeTrust(options.spiffe, options.clients, resolved);
   const legacy = new Set([resolved.issuer, ...resolved.audiences]);
 
   /** RFC 7523bis: `aud` is the issuer identifier, alone. `legacy` also takes the other audiences. */
@@ -73,7 +90,8 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       return undefined;
     }
     if (type === undefined) reject('ERR_CLIENT_ASSERTION_TYPE_MISSING', use, 'client_assertion without client_assertion_type');
-    if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${JSON.stringify(type)}`);
+    const svid = spiffe !== undefined && type === SPIFFE_CLIENT_ASSERTION_TYPE;
+    if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE && !svid) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${JSON.stringify(type)}`);
     if (assertion === undefined) reject('ERR_CLIENT_ASSERTION_MISSING', use, 'client_assertion_type without client_assertion');
     // RFC 6749 §2.3: one authentication method per request.
     if (header(request, 'authorization') !== undefined) reject('ERR_MULTIPLE_CLIENT_AUTH', use, 'client_assertion together with an Authorization header');
@@ -82,6 +100,12 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
 
     const decoded = decodeAssertion(assertion, resolved.maxAssertionLength, use);
     const payload = decoded.payload;
+    if (svid) return authenticateSpiffe(decoded, clientIdParam, seen);
+    if (federation !== undefined && typeof payload.iss === 'string') {
+      const found = federation.resolve(payload.iss);
+      const fed = found instanceof Promise ? await found : found;
+      if (fed) return authenticateFederated(fed, decoded, clientIdParam, seen);
+    }
     // RFC 7523 §3 item 2.B: the subject is the client_id; OpenID Connect Core §9: so is the issuer.
     const sub = stringClaim(payload, 'sub', use, true)!;
     seen.subject = sub;
@@ -94,7 +118,15 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
 
     // A registration list answers synchronously: await only an asynchronous lookup.
     const found = trust.resolve(sub);
-    const party = found instanceof Promise ? await found : found;
+    let party: Party<ClientRegistration> | undefined = found instanceof Promise ? await found : found;
+    let metadata: Record<string, unknown> | undefined;
+    if (!party && documents !== undefined && documents.isDocumentUrl(sub)) {
+      // Draft-ietf-oauth-client-id-metadata-document §4: an unknown https client_id names its metadata.
+      const doc = documents.resolve(sub);
+      const client = doc instanceof Promise ? await doc : doc;
+      party = client;
+      metadata = client.registration.metadata;
+    }
     if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(sub)} is not registered`);
     const verifying = verifySignature(party, spec, decoded, resolved);
     if (verifying) await verifying;
@@ -102,12 +134,103 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     const ttl = checkTimes(payload, resolved);
     const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
     if (jti !== undefined) await claimJti(resolved, sub, jti, ttl);
-    return {
+    const principal: ClientPrincipal = {
       clientId: sub,
       method: party.symmetric ? 'client_secret_jwt' : 'private_key_jwt',
       claims: payload as AssertionClaims,
       header: decoded.header as AssertionHeader,
     };
+    if (metadata !== undefined) principal.metadata = metadata;
+    return principal;
+  }
+
+  /** The registered client named `clientId`, or `ERR_CLIENT_UNKNOWN`. */
+  async function registeredClient(clientId: string): Promise<Party<ClientRegistration>> {
+    const found = trust.resolve(clientId);
+    const party = found instanceof Promise ? await found : found;
+    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(clientId)} is not registered`);
+    return party;
+  }
+
+  /**
+   * Federated client authentication (DESIGN §11): a platform's token, `iss` a `federation`
+   * issuer, authenticates the client the `client_id` parameter names when one of that client's
+   * `federatedCredentials` matches `iss`, `sub` and the listed claims.
+   */
+  async function authenticateFederated(
+    fed: Party<FederationIssuer>,
+    decoded: DecodedAssertion,
+    clientIdParam: string | undefined,
+    seen: Seen,
+  ): Promise<ClientPrincipal> {
+    const payload = decoded.payload;
+    const iss = fed.id;
+    seen.issuer = iss;
+    // The token names a workload, not a client: the client must be named by the request.
+    if (clientIdParam === undefined) reject('ERR_CLIENT_ID_REQUIRED', use, `token of federation issuer ${JSON.stringify(iss)} without a client_id parameter`);
+    seen.subject = typeof payload.sub === 'string' ? payload.sub : undefined;
+    seen.clientId = clientIdParam;
+    const spec: AlgorithmSpec = checkHeader(decoded, resolved, CLIENT_TYPES);
+    const sub = stringClaim(payload, 'sub', use, true)!;
+    const client = await registeredClient(clientIdParam);
+    const verifying = verifySignature(fed, spec, decoded, resolved);
+    if (verifying) await verifying;
+    // The federation's audience (default: this server's issuer) as the sole value.
+    const audience = fed.registration.audience ?? resolved.issuer;
+    const aud = payload.aud;
+    if (aud === undefined) reject('ERR_CLAIM_MISSING', use, 'claim "aud" is missing');
+    if (!(aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience))) {
+      reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} is not exactly ${JSON.stringify(audience)}`);
+    }
+    const maxLifetime = fed.registration.maxLifetime;
+    const ttl = checkTimes(payload, maxLifetime === undefined ? resolved : { ...resolved, maxLifetime });
+    if (!matchCredential(client.registration.federatedCredentials, iss, sub, payload)) {
+      reject('ERR_FEDERATED_CREDENTIAL_MISMATCH', use, `no federated credential of ${JSON.stringify(clientIdParam)} matches iss ${JSON.stringify(iss)} sub ${JSON.stringify(sub)}`);
+    }
+    if (fed.registration.allowReuse !== true) {
+      const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
+      if (jti !== undefined) await claimJti(resolved, iss, jti, ttl);
+    }
+    return {
+      clientId: clientIdParam,
+      method: 'federated_jwt',
+      federation: { issuer: iss, subject: sub },
+      claims: payload as AssertionClaims,
+      header: decoded.header as AssertionHeader,
+    };
+  }
+
+  /**
+   * SPIFFE JWT-SVID client authentication (draft-ietf-oauth-spiffe-client-auth §4): keys from the
+   * trust domain's bundle only; the client is the one whose `spiffeId` is the SVID's `sub`.
+   */
+  async function authenticateSpiffe(decoded: DecodedAssertion, clientIdParam: string | undefined, seen: Seen): Promise<ClientPrincipal> {
+    const payload = decoded.payload;
+    const spec = checkHeader(decoded, resolved, SVID_TYPES);
+    // JWT-SVID §3.1: sub is the SPIFFE ID, required.
+    const sub = stringClaim(payload, 'sub', use, true)!;
+    seen.subject = sub;
+    if (typeof payload.iss === 'string') seen.issuer = payload.iss;
+    const id = parseSpiffeId(sub);
+    if (!id || id.path === '') reject('ERR_SPIFFE_ID_INVALID', use, `sub ${JSON.stringify(sub.slice(0, 256))} is not the SPIFFE ID of a workload`);
+    const domain = spiffe!.domain(id.trustDomain);
+    if (!domain) reject('ERR_SPIFFE_TRUST_DOMAIN_UNKNOWN', use, `trust domain ${JSON.stringify(id.trustDomain)} is not configured`);
+    const verifying = verifySignature(domain, spec, decoded, resolved);
+    if (verifying) await verifying;
+    checkAudience(payload.aud, sub);
+    const ttl = checkTimes(payload, resolved);
+    const clientId = spiffe!.clientIdFor(sub, clientIdParam);
+    if (clientId === undefined) reject('ERR_CLIENT_UNKNOWN', use, `no client has spiffeId ${JSON.stringify(sub)}`);
+    seen.clientId = clientId;
+    const client = await registeredClient(clientId);
+    if (client.registration.spiffeId !== sub) {
+      if (clientIdParam !== undefined) reject('ERR_CLIENT_ID_MISMATCH', use, `client ${JSON.stringify(clientId)} does not have spiffeId ${JSON.stringify(sub)}`);
+      reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(clientId)} does not have spiffeId ${JSON.stringify(sub)}`);
+    }
+    // JWT-SVIDs need no jti (SPIRE caches and re-sends them); a present one is single use.
+    const jti = stringClaim(payload, 'jti', use, false);
+    if (jti !== undefined) await claimJti(resolved, typeof payload.iss === 'string' ? payload.iss : `spiffe://${id.trustDomain}`, jti, ttl);
+    return { clientId, method: 'spiffe_jwt', spiffeId: sub, claims: payload as AssertionClaims, header: decoded.header as AssertionHeader };
   }
 
   return {
@@ -117,7 +240,8 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
         return await run(request, authOptions?.required === true, seen);
       } catch (err) {
         const error = withChallenge(err, request, resolved.issuer);
-        throw report(resolved.onError, use, error, seen, seen.subject !== undefined ? { clientId: seen.subject } : {});
+        const clientId = seen.clientId ?? seen.subject;
+        throw report(resolved.onError, use, error, seen, clientId !== undefined ? { clientId } : {});
       }
     },
   };

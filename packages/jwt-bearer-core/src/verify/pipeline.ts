@@ -11,6 +11,8 @@ import type { AssertionClaims, AssertionHeader, RejectionEvent } from '../types'
 export interface Seen {
   issuer?: string;
   subject?: string;
+  /** The client the request names, when it is not the assertion's `sub` (federation, SPIFFE). */
+  clientId?: string;
 }
 
 /** Throws the error for `code` in this use. */
