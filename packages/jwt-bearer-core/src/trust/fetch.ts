@@ -66,7 +66,7 @@ for (const [net, prefix] of [
   SPECIAL_USE.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
   ['2001:db8::', 32], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) {
   SPECIAL_USE.addSubnet(net, prefix, 'ipv6');
@@ -76,6 +76,8 @@ for (const [net, prefix] of [
 export function isSpecialUseAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
+  // IPv4-mapped (::ffff:0:0/96) by its spelling: BlockList matches an IPv6 rule for that prefix
+  // against every IPv4 address too.
   if (family === 6 && /^::ffff:/i.test(address)) return true;
   return SPECIAL_USE.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
