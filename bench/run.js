@@ -5,7 +5,7 @@
 //
 // Phases: core (child process) → http (servers in child processes, load from here) → jwks →
 // memory (child process). Knobs (environment):
-//   BENCH_ONLY=core,http,jwks,memory   run some phases only (RESULTS.md is then not written)
+//   BENCH_ONLY=core,http,jwks,keys,memory   run some phases only (RESULTS.md is then not written)
 //   BENCH_CORE_ROUNDS (5)  BENCH_HTTP_ROUNDS (3)  BENCH_HTTP_SECONDS (3)  BENCH_HTTP_WARMUP (1)
 //   BENCH_HTTP_PRIME (0 s per target, once, before the rounds); HTTP durations are whole seconds
 //   BENCH_PROFILE=1        write a --cpu-prof profile of each HTTP server child to bench/profiles/
@@ -20,9 +20,10 @@ const path = require('node:path');
 const c = require('./lib/common');
 const { runHttp } = require('./http');
 const { runJwks } = require('./jwks');
+const { runKeysFound, keysFoundSection } = require('./keys-found');
 
 const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : Number(process.env[name]));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,memory').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,keys,memory').split(',').map((s) => s.trim()));
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
@@ -278,6 +279,12 @@ async function main() {
   if (ONLY.has('jwks')) {
     c.log(`[${elapsed()}] jwks …`);
     const s = jwksSection(await runJwks(), budget);
+    console.log(`${s}\n`);
+    sections.push(s);
+  }
+  if (ONLY.has('keys')) {
+    c.log(`[${elapsed()}] keys …`);
+    const s = keysFoundSection(await runKeysFound(), budget, fmtBudgetRatio);
     console.log(`${s}\n`);
     sections.push(s);
   }

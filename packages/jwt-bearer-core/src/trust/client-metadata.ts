@@ -156,6 +156,16 @@ export class ClientMetadataDocuments {
     if (document && this.allow && this.allow(raw) !== true) throw refused('ERR_CLIENT_METADATA_URL_REFUSED', `${what} is not allowed by clientIdMetadataDocuments.allow`);
   }
 
+  /**
+   * The client of `clientId` when it names a document: from the cache (the hot path, no URL
+   * parsing), else fetched. `undefined` when `clientId` is not a document URL this server fetches.
+   */
+  find(clientId: string): Party<DocumentClient> | Promise<Party<DocumentClient>> | undefined {
+    const cached = this.cache.get(clientId);
+    if (cached) return cached;
+    return this.isDocumentUrl(clientId) ? this.resolve(clientId) : undefined;
+  }
+
   /** The client of the document at `url`, from the cache or fetched (one fetch for concurrent callers). */
   resolve(url: string): Party<DocumentClient> | Promise<Party<DocumentClient>> {
     const cached = this.cache.get(url);

@@ -136,7 +136,9 @@ export async function fetchJson(uri: string, options: FetchOptions): Promise<Fet
     let done = false;
     const requestOptions: https.RequestOptions = {
       headers: { accept: options.accept ?? 'application/json', ...options.headers },
-      ...(options.agent ? { agent: options.agent as http.Agent } : {}),
+      // Without an agent of the operator's, a fresh connection per fetch: fetches are rare (cached), and
+      // a kept-alive socket the server has meanwhile closed would fail the next fetch (ECONNRESET).
+      agent: options.agent ? (options.agent as http.Agent) : false,
     };
     if (pinned) {
       const { address, family } = pinned;

@@ -120,12 +120,14 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     const found = trust.resolve(sub);
     let party: Party<ClientRegistration> | undefined = found instanceof Promise ? await found : found;
     let metadata: Record<string, unknown> | undefined;
-    if (!party && documents !== undefined && documents.isDocumentUrl(sub)) {
-      // Draft-ietf-oauth-client-id-metadata-document §4: an unknown https client_id names its metadata.
-      const doc = documents.resolve(sub);
+    if (!party && documents !== undefined) {
+      // draft-ietf-oauth-client-id-metadata-document §4: an unknown https client_id names its metadata.
+      const doc = documents.find(sub);
       const client = doc instanceof Promise ? await doc : doc;
-      party = client;
-      metadata = client.registration.metadata;
+      if (client) {
+        party = client;
+        metadata = client.registration.metadata;
+      }
     }
     if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(sub)} is not registered`);
     const verifying = verifySignature(party, spec, decoded, resolved);
