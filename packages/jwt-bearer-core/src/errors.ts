@@ -130,7 +130,19 @@ export interface OAuthErrorOptions {
    * Default 1. Ignored for other statuses.
    */
   retryAfter?: number;
+  /**
+   * Answer with {@link UNIFORM_CLIENT_DESCRIPTION} instead of the code's own sentence (option
+   * `errorDescriptions: 'uniform'`). The `code` and `detail` are unchanged.
+   */
+  uniform?: boolean;
 }
+
+/**
+ * The one `error_description` of every `invalid_client` failure up to and including the
+ * signature check under `errorDescriptions: 'uniform'`: it says nothing of which client ids exist
+ * or what keys they use.
+ */
+export const UNIFORM_CLIENT_DESCRIPTION = 'Client authentication failed.';
 
 /** Seconds in `Retry-After` when the cause does not say better (a replay store or lookup blip). */
 const DEFAULT_RETRY_AFTER = 1;
@@ -164,13 +176,14 @@ export class OAuthError extends Error {
 
   constructor(code: ErrorCode, options: OAuthErrorOptions = {}) {
     const spec: CodeSpec = ERROR_CODES[code];
-    super(spec.description, options.cause === undefined ? undefined : { cause: options.cause });
+    const description = options.uniform === true && spec.error[options.use === 'client' ? 1 : 0] === 'invalid_client' ? UNIFORM_CLIENT_DESCRIPTION : spec.description;
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OAuthError';
     this.code = code;
     this.error = spec.error[options.use === 'client' ? 1 : 0];
     this.status = STATUS[this.error];
     this.statusCode = this.status;
-    this.description = spec.description;
+    this.description = description;
     this.headers = { ...options.headers };
     if (this.status === 503 && this.headers['Retry-After'] === undefined) {
       const seconds = options.retryAfter ?? DEFAULT_RETRY_AFTER;

@@ -3,7 +3,8 @@ import type { AssertionUse } from './errors';
 import { JWKS_DEFAULTS, RemoteKeySets, type ResolvedJwksOptions } from './trust/jwks';
 import { Offloader } from './verify/offload';
 import { defaultReplayStore } from './replay/memory-store';
-import type { Algorithm, CommonOptions, OffloadMode, RejectionEvent, ReplayStore, WarningEvent } from './types';
+import { configuredUrl } from './trust/url';
+import type { Algorithm, CommonOptions, ErrorDescriptions, OffloadMode, RejectionEvent, ReplayStore, WarningEvent } from './types';
 
 /** Options common to both uses, validated, with defaults applied, frozen. */
 export interface ResolvedOptions {
@@ -23,12 +24,20 @@ export interface ResolvedOptions {
   readonly now: () => number;
   /** This authenticator's / verifier's own scheduler of signature checks (option `offload`). */
   readonly offloader: Offloader;
+  /** Milliseconds a `clients` / `issuers` lookup may take before the request answers 503. */
+  readonly lookupTimeout: number;
+  /** Whether `invalid_client` answers up to the signature check share one description. */
+  readonly errorDescriptions: ErrorDescriptions;
+  /** Seconds added to every replay record's TTL: `clockTolerance` for a store shared between machines, else 0. */
+  readonly replayMargin: number;
 }
 
 const COMMON_KEYS = [
   'issuer', 'audiences', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti', 'replayStore',
-  'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'now', 'offload',
+  'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'now', 'offload', 'lookupTimeout', 'errorDescriptions',
 ] as const;
+
+const ERROR_DESCRIPTIONS: readonly ErrorDescriptions[] = ['detailed', 'uniform'];
 
 const OFFLOAD_MODES: readonly OffloadMode[] = ['auto', 'always', 'never'];
 
@@ -110,6 +119,24 @@ function jwksOptions(value: unknown): ResolvedJwksOptions {
 }
 
 /**
+ * The `issuer` option: this server's issuer identifier, which RFC 8414 §2 makes an `https` URL
+ * with no query or fragment (`http:` to a loopback host is allowed for development and tests).
+ */
+function issuerIdentifier(value: unknown): string {
+  const issuer = nonEmptyString(value, 'issuer');
+  let url: URL;
+  try {
+    url = configuredUrl(issuer, 'issuer');
+  } catch {
+    fail('issuer', 'must be an https URL, the authorization server\'s issuer identifier (RFC 8414 §2); http: is accepted only to a loopback host, for development');
+  }
+  if (url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#')) {
+    fail('issuer', 'must have no query or fragment (RFC 8414 §2)');
+  }
+  return issuer;
+}
+
+/**
  * Validates the options both factories share. `extra` names the factory's own options, which the
  * factory validates itself.
  */
@@ -117,7 +144,7 @@ export function resolveCommonOptions(options: unknown, use: AssertionUse, extra:
   if (!isPlainObject(options)) throw new TypeError('jwt-bearer: options must be an object');
   rejectUnknown(options, [...COMMON_KEYS, ...extra], use === 'grant' ? 'createGrantVerifier()' : 'createClientAuthenticator()');
   const o = options as Partial<CommonOptions> & Record<string, unknown>;
-  const issuer = nonEmptyString(o.issuer, 'issuer');
+  const issuer = issuerIdentifier(o.issuer);
   const audiences = o.audiences === undefined ? [] : stringArray(o.audiences, 'audiences');
   const algorithms = new Set(o.algorithms === undefined ? ALL_ALGORITHMS : algorithmList(o.algorithms, 'algorithms'));
   const replayStore = o.replayStore ?? defaultReplayStore();
@@ -127,12 +154,17 @@ export function resolveCommonOptions(options: unknown, use: AssertionUse, extra:
   const jwks = jwksOptions(o.jwksOptions);
   const offload = o.offload ?? 'auto';
   if (!OFFLOAD_MODES.includes(offload)) fail('offload', `must be one of ${OFFLOAD_MODES.map((m) => `"${m}"`).join(', ')}`);
+  const errorDescriptions = o.errorDescriptions ?? 'detailed';
+  if (!ERROR_DESCRIPTIONS.includes(errorDescriptions)) fail('errorDescriptions', 'must be "detailed" or "uniform"');
+  const shared = (replayStore as ReplayStore).shared;
+  if (shared !== undefined && typeof shared !== 'boolean') fail('replayStore', 'must have a boolean "shared" property, if any');
+  const clockTolerance = number(o.clockTolerance, 'clockTolerance', 30, 0);
   return Object.freeze({
     use,
     issuer,
     audiences: Object.freeze(audiences),
     algorithms,
-    clockTolerance: number(o.clockTolerance, 'clockTolerance', 30, 0),
+    clockTolerance,
     maxLifetime: number(o.maxLifetime, 'maxLifetime', use === 'client' ? 300 : 3600, 1),
     requireJti: o.requireJti ?? use === 'client',
     replayStore,
@@ -143,5 +175,8 @@ export function resolveCommonOptions(options: unknown, use: AssertionUse, extra:
     remoteKeySets: new RemoteKeySets(jwks, now, use),
     now,
     offloader: new Offloader(offload),
+    lookupTimeout: number(o.lookupTimeout, 'lookupTimeout', 5000, 1),
+    errorDescriptions,
+    replayMargin: shared === true ? clockTolerance : 0,
   });
 }

@@ -45,7 +45,11 @@ export type SecretInput = string | Uint8Array;
 
 /** Where the keys of an issuer or client come from: exactly one of these per registration. */
 export interface KeySourceFields {
-  /** URL of a JWK Set, fetched and cached (see `jwksOptions`). */
+  /**
+   * URL of a JWK Set, fetched and cached (see `jwksOptions`): `https:`, or `http:` to a loopback
+   * host (127.0.0.0/8, `[::1]`, `localhost`) for development. Anything else is refused with a
+   * `TypeError` when the registration is compiled.
+   */
   jwksUri?: string;
   /** An inline JWK Set. */
   jwks?: JwkSet;
@@ -53,20 +57,45 @@ export interface KeySourceFields {
   publicKey?: PublicKeyInput;
 }
 
+/** Per-party settings shared by {@link TrustedIssuer} and {@link ClientRegistration}. */
+export interface PartyPolicy {
+  /**
+   * Accept this party's assertions more than once: they skip the replay store, while every other
+   * check (signature, audience, `exp`, and the lifetime cap below) still applies. For clients
+   * that cache and re-send one assertion: Microsoft's MSAL and `@azure/identity` re-send one
+   * client assertion for up to 600 s; Auth0 lets a client re-present an ID-JAG until it expires.
+   * Default `false` (every `jti` single use).
+   */
+  allowReuse?: boolean;
+  /**
+   * Seconds this party's assertions stay usable after `iat` (without `iat`, the furthest `exp`
+   * accepted), instead of the factory's `maxLifetime`. MSAL needs `600`. Default: the factory's
+   * `maxLifetime`.
+   */
+  maxLifetime?: number;
+}
+
 /**
  * A trusted issuer of authorization-grant assertions (RFC 7523 §2.1): a service account, an IdP,
  * another service.
  */
-export interface TrustedIssuer extends KeySourceFields {
+export interface TrustedIssuer extends KeySourceFields, PartyPolicy {
   /** The `iss` value of its assertions (exact string comparison). */
   issuer: string;
-  /** A shared secret, for issuers that sign with HS256/384/512. */
-  secret?: SecretInput;
+  /**
+   * A shared secret, for issuers that sign with HS256/384/512; or a list of them (the current
+   * and the next, during a change): an assertion is accepted when it verifies with any of them.
+   */
+  secret?: SecretInput | SecretInput[];
   /** Algorithms this issuer may use, intersected with the global `algorithms`. */
   algorithms?: Algorithm[];
   /** Subjects this issuer may assert: a list, or a predicate. Default: any subject. */
   subjects?: string[] | ((subject: string) => boolean);
-  /** The scopes a token for this issuer's assertions may carry. Default: any scope. */
+  /**
+   * The scopes a token for this issuer's assertions may carry. A `scope` parameter naming one
+   * outside them is `invalid_scope`; with a signed `scope` claim, the grant is narrowed to them
+   * (DESIGN: the claim is a ceiling). Default: any scope.
+   */
   scopes?: string[];
   /**
    * Whether `sub` is required (RFC 7523 §3 item 2). `false` lets the issuer omit it, as Google
@@ -85,11 +114,15 @@ export interface TrustedIssuer extends KeySourceFields {
 }
 
 /** A client registered for `private_key_jwt` or `client_secret_jwt` (RFC 7523 §2.2). */
-export interface ClientRegistration extends KeySourceFields {
+export interface ClientRegistration extends KeySourceFields, PartyPolicy {
   /** The client identifier: the `iss` and `sub` of its assertions. */
   clientId: string;
-  /** The client secret, for `client_secret_jwt` (HS256/384/512). */
-  clientSecret?: SecretInput;
+  /**
+   * The client secret, for `client_secret_jwt` (HS256/384/512); or a list of them (the current
+   * and the next): during a secret change the client may sign with either, so it can switch
+   * without downtime. Remove the old one once the client uses the new one.
+   */
+  clientSecret?: SecretInput | SecretInput[];
   /** Algorithms this client may use, intersected with the global `algorithms`. */
   algorithms?: Algorithm[];
   /**
@@ -211,10 +244,17 @@ export interface RejectionEvent {
   cause?: unknown;
 }
 
-/** A notice about an accepted assertion that operators should act on, as given to `onWarning`. */
+/**
+ * A notice operators should act on, as given to `onWarning`: an assertion accepted only through
+ * a legacy allowance, or a configuration problem met at request time.
+ */
 export interface WarningEvent {
-  /** `WARN_LEGACY_AUDIENCE`: accepted only because `audienceMode` is `'legacy'`. */
-  code: 'WARN_LEGACY_AUDIENCE';
+  /**
+   * `WARN_LEGACY_AUDIENCE`: accepted only because `audienceMode` is `'legacy'`.
+   * `WARN_LOOKUP_MISMATCH`: a `clients` / `issuers` lookup returned something that is not a plain
+   * registration object for the identifier asked for; the request was refused as unknown.
+   */
+  code: 'WARN_LEGACY_AUDIENCE' | 'WARN_LOOKUP_MISMATCH';
   detail: string;
   use: AssertionUse;
   issuer: string;
@@ -286,7 +326,24 @@ export interface CommonOptions {
    * HMAC (HS*) is always checked on the event loop: it is cheaper than the hop. See {@link OffloadMode}.
    */
   offload?: OffloadMode;
+  /**
+   * Milliseconds a `clients` / `issuers` lookup function may take (like `jwksOptions.timeout`).
+   * A lookup that has not settled by then answers 503 `temporarily_unavailable`
+   * (`ERR_TRUST_LOOKUP_FAILED`) with `Retry-After`. Default 5000.
+   */
+  lookupTimeout?: number;
+  /**
+   * Public `error_description` of client-authentication failures. `'detailed'` (default): one
+   * sentence per code. `'uniform'`: every `invalid_client` up to and including the signature
+   * check (unknown client, algorithm, key, signature…) answers with one sentence, so the answer
+   * does not tell which client ids exist or what keys they use. Codes and details still reach
+   * `onError`.
+   */
+  errorDescriptions?: ErrorDescriptions;
 }
+
+/** Option `errorDescriptions`: `'detailed'` (one sentence per code) or `'uniform'`. */
+export type ErrorDescriptions = 'detailed' | 'uniform';
 
 /**
  * Where asymmetric signatures are verified (option `offload`): `'never'` (event loop),
@@ -422,4 +479,11 @@ export interface ClientAuthenticator {
  */
 export interface ReplayStore {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * `true` when the store is shared between machines (such as jwt-bearer-redis): each record's
+   * TTL then carries one more `clockTolerance`, a margin for clock skew between the nodes, so a
+   * node whose clock lags cannot accept an assertion again once another node's record expired.
+   * Default: not shared.
+   */
+  readonly shared?: boolean;
 }

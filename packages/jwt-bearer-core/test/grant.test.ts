@@ -197,8 +197,25 @@ describe('scope (RFC 7521 §4.1, RFC 6749 §3.3 and §5.2 invalid_scope)', () =>
     await expect(verify({ scope: '' })).resolves.toMatchObject({ scope: [] });
   });
 
-  it('prefers the scope parameter over the claim', async () => {
-    await expect(verify({ iss: 'scoped', scope: 'admin' }, { scope: 'read' })).resolves.toMatchObject({ scope: ['read'] });
+  it('DESIGN §8: a signed scope claim is a ceiling: the grant is the parameter ∩ the claim', async () => {
+    // Issue 12 finding 6: signed "read", asked "read write admin", must get "read" only.
+    await expect(verify({ scope: 'read' }, { scope: 'read write admin' })).resolves.toMatchObject({ scope: ['read'] });
+    await expect(verify({ scope: 'read write' }, { scope: 'write' })).resolves.toMatchObject({ scope: ['write'] });
+    await expect(verify({ scope: 'read write' })).resolves.toMatchObject({ scope: ['read', 'write'] });
+  });
+
+  it("DESIGN §8: with a claim, the grant is also narrowed to the issuer's scopes", async () => {
+    await expect(verify({ iss: 'scoped', scope: 'read admin' }, { scope: 'read admin' })).resolves.toMatchObject({ scope: ['read'] });
+  });
+
+  it('DESIGN §8: a parameter that leaves nothing of the claim is invalid_scope', async () => {
+    await expectRejected(verify({ scope: 'read' }, { scope: 'admin' }), 'ERR_SCOPE_INVALID', 'invalid_scope', 400);
+    await expectRejected(verify({ scope: '' }, { scope: 'read' }), 'ERR_SCOPE_INVALID', 'invalid_scope', 400);
+    await expectRejected(verify({ iss: 'scoped', scope: 'admin' }, { scope: 'admin' }), 'ERR_SCOPE_INVALID', 'invalid_scope', 400);
+  });
+
+  it('a malformed scope claim is refused even when the request has a scope parameter', async () => {
+    await expectRejected(verify({ scope: ['read'] }, { scope: 'read' }), 'ERR_CLAIM_INVALID', 'invalid_grant');
   });
 
   it("RFC 6749 §5.2: refuses a scope parameter outside the issuer's scopes with invalid_scope", async () => {

@@ -215,7 +215,7 @@ describe('every bad option throws a TypeError naming it', () => {
   });
 
   it('a bad jwksUri (not http(s), not a URL, empty)', () => {
-    expect(clientError({ clients: [{ clientId: CLIENT_ID, jwksUri: 'ftp://c.example/jwks' }] })).toMatch(/"clients\[0\]\.jwksUri" must be an http\(s\) URL/);
+    expect(clientError({ clients: [{ clientId: CLIENT_ID, jwksUri: 'ftp://c.example/jwks' }] })).toMatch(/"clients\[0\]\.jwksUri" must be an https: URL/);
     expect(clientError({ clients: [{ clientId: CLIENT_ID, jwksUri: 'not a url' }] })).toMatch(/"clients\[0\]\.jwksUri"/);
     expect(clientError({ clients: [{ clientId: CLIENT_ID, jwksUri: '' }] })).toMatch(/"clients\[0\]\.jwksUri"/);
   });
@@ -257,5 +257,32 @@ describe('every bad option throws a TypeError naming it', () => {
     expect(grantError({ issuers: [trusted({ subjects: [1] })] })).toMatch(/"issuers\[0\]\.subjects"/);
     expect(grantError({ issuers: [trusted({ scopes: 'read' })] })).toMatch(/"issuers\[0\]\.scopes"/);
     expect(grantError({ issuers: [trusted({ requireSubject: 'no' })] })).toMatch(/"issuers\[0\]\.requireSubject"/);
+  });
+});
+describe('configured URLs and the issuer identifier', () => {
+  it('issue 12 finding 11: a jwksUri over plain http to a remote host is a TypeError at configuration, for clients and issuers', () => {
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, jwksUri: 'http://idp.example.com/jwks' }] })).toThrow(
+      /option "clients\[0\]\.jwksUri" must be an https: URL/,
+    );
+    expect(() => createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, jwksUri: 'http://idp.example.com/jwks' }] })).toThrow(
+      /option "issuers\[0\]\.jwksUri" must be an https: URL/,
+    );
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, jwksUri: 'http://127.0.0.1:4000/jwks' }] })).not.toThrow();
+  });
+
+  it('issue 14: refuses an issuer that is not an https URL with a TypeError naming RFC 8414 §2', () => {
+    for (const issuer of ['as', 'as.example.com', 'http://as.example.com', 'urn:example:as', 'ftp://as.example.com']) {
+      expect(() => createClientAuthenticator({ issuer, clients: [{ clientId: CLIENT_ID, clientSecret: 'x'.repeat(32) }] })).toThrow(
+        /option "issuer" must be an https URL, the authorization server's issuer identifier \(RFC 8414 §2\)/,
+      );
+    }
+    expect(() => createGrantVerifier({ issuer: 'https://as.example.com?tenant=1', issuers: [{ issuer: GRANT_ISSUER, secret: 'x'.repeat(32) }] })).toThrow(
+      /option "issuer" must have no query or fragment \(RFC 8414 §2\)/,
+    );
+  });
+
+  it('accepts http: to a loopback host, for development and tests', () => {
+    expect(() => createClientAuthenticator({ issuer: 'http://localhost:3000', clients: [{ clientId: CLIENT_ID, clientSecret: 'x'.repeat(32) }] })).not.toThrow();
+    expect(() => createClientAuthenticator({ issuer: 'http://127.0.0.1:3000/', clients: [{ clientId: CLIENT_ID, clientSecret: 'x'.repeat(32) }] })).not.toThrow();
   });
 });

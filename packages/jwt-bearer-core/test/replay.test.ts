@@ -6,6 +6,7 @@ import {
   ReplayStoreFullError,
   type ClientAuthenticatorOptions,
   type GrantVerifierOptions,
+  type OAuthError,
   type ReplayStore,
 } from '../src';
 import {
@@ -377,12 +378,56 @@ describe('replay detection in the pipeline (RFC 7523 §3 item 7, RFC 7519 §4.1.
     await expect(g.verify(grantRequest(grantToken({ jti: 'shared', iss: 'issuer-two' })))).resolves.toBeDefined();
   });
 
-  it('keeps grant and client jtis apart in one shared store', async () => {
+  it('DESIGN §8: keys the record by (iss, jti) across both uses: a used client assertion is no grant, nor the reverse', async () => {
+    // The usual service-account shape: one party registered as a client and as a trusted issuer.
     const store = new MemoryReplayStore();
     const c = clients({ replayStore: store });
     const g = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: CLIENT_ID, publicKey: rsa.publicPem }], replayStore: store });
-    await expect(c.authenticate(clientRequest(clientToken({ jti: 'j' })))).resolves.toBeDefined();
-    await expect(g.verify(grantRequest(grantToken({ jti: 'j', iss: CLIENT_ID, sub: CLIENT_ID })))).resolves.toBeDefined();
+    const token = signJws({ alg: 'RS256', typ: 'JWT' }, { ...clientClaims({ jti: 'j' }), aud: ISSUER }, rsa.privateKey);
+    await expect(c.authenticate(clientRequest(token))).resolves.toBeDefined();
+    await expectRejected(g.verify(grantRequest(token)), 'ERR_ASSERTION_REPLAYED', 'invalid_grant');
+    const other = signJws({ alg: 'RS256', typ: 'JWT' }, { ...clientClaims({ jti: 'k' }), aud: ISSUER }, rsa.privateKey);
+    await expect(g.verify(grantRequest(other))).resolves.toBeDefined();
+    await expectRejected(c.authenticate(clientRequest(other)), 'ERR_ASSERTION_REPLAYED', 'invalid_client');
+  });
+
+  it('DESIGN §8: a store that says it is shared between machines gets one more clockTolerance on each TTL', async () => {
+    const plain = new RecordingStore();
+    const shared = Object.assign(new RecordingStore(), { shared: true });
+    const now = fixedNow();
+    const exp = NOW + 100;
+    const token = (jti: string) => signJws({ alg: 'RS256' }, clientClaims({ jti, iat: NOW, exp }), rsa.privateKey);
+    await clients({ replayStore: plain, now, clockTolerance: 20 }).authenticate(clientRequest(token('a')));
+    await clients({ replayStore: shared, now, clockTolerance: 20 }).authenticate(clientRequest(token('b')));
+    expect(plain.calls.map((call) => call.ttlSeconds)).toEqual([120]);
+    expect(shared.calls.map((call) => call.ttlSeconds)).toEqual([140]);
+  });
+
+  it('DESIGN §8: a node whose clock lags by less than clockTolerance cannot accept again once a shared record expired', async () => {
+    // Node A writes the record by its clock; node B's clock lags 20 s. The store expires records
+    // by A's clock. Without the margin B accepts the assertion again just after A's record expired.
+    const run = async (shared: boolean) => {
+      let storeTime = NOW;
+      const records = new Map<string, number>();
+      const store: ReplayStore = {
+        shared,
+        claim: async (key, ttl) => {
+          const until = records.get(key);
+          if (until !== undefined && until > storeTime) return false;
+          records.set(key, storeTime + ttl);
+          return true;
+        },
+      };
+      const exp = NOW + 60;
+      const token = signJws({ alg: 'RS256' }, clientClaims({ jti: 'skew', iat: NOW, exp }), rsa.privateKey);
+      const a = clients({ replayStore: store, now: () => storeTime * 1000, clockTolerance: 30 });
+      const b = clients({ replayStore: store, now: () => (storeTime - 20) * 1000, clockTolerance: 30 });
+      await expect(a.authenticate(clientRequest(token))).resolves.toBeDefined();
+      storeTime = exp + 31; // A's record without a margin has expired; on B's clock exp + tolerance has not passed.
+      return b.authenticate(clientRequest(token)).then(() => 'accepted', (err: OAuthError) => err.code);
+    };
+    await expect(run(false)).resolves.toBe('accepted');
+    await expect(run(true)).resolves.toBe('ERR_ASSERTION_REPLAYED');
   });
 
   it('requireJti defaults to true for client authentication', async () => {

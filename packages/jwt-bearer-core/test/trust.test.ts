@@ -4,6 +4,7 @@ import {
   type ClientRegistration,
   type RejectionEvent,
   type TrustedIssuer,
+  type WarningEvent,
 } from '../src';
 import { resolveCommonOptions } from '../src/options';
 import { clientTrust, issuerTrust } from '../src/trust/registry';
@@ -128,8 +129,9 @@ describe('registrations from a lookup function', () => {
       { clientId: CLIENT_ID, clientSecret: 'short' },
       { clientId: CLIENT_ID, publicKey: rsa.publicPem, jwksUri: 'https://x.example/jwks' },
       { clientId: CLIENT_ID, publicKey: rsa.publicPem, unknownField: 1 },
-      'not an object',
-      42,
+      { clientId: CLIENT_ID, publicKey: rsa.publicPem, algorithms: 'ES256' },
+      { clientId: CLIENT_ID, publicKey: rsa.publicPem, allowReuse: 'yes' },
+      { clientId: CLIENT_ID, publicKey: rsa.publicPem, maxLifetime: 0 },
     ];
     for (const registration of bad) {
       const clients = createClientAuthenticator({ issuer: ISSUER, clients: () => registration as ClientRegistration });
@@ -151,9 +153,73 @@ describe('registrations from a lookup function', () => {
     await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_INTERNAL');
   });
 
-  it('a registration for another identifier than the one looked up is 500 ERR_INTERNAL', async () => {
-    const clients = createClientAuthenticator({ issuer: ISSUER, clients: () => ({ clientId: 'someone-else', publicKey: rsa.publicPem }) });
+  it('DESIGN §9: a registration for another identifier than the one looked up is unknown (401), with a configuration warning', async () => {
+    const warnings: WarningEvent[] = [];
+    const events: RejectionEvent[] = [];
+    const clients = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: () => ({ clientId: 'someone-else', publicKey: rsa.publicPem }),
+      onWarning: (e) => warnings.push(e),
+      onError: (e) => events.push(e),
+    });
+    await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_CLIENT_UNKNOWN', 'invalid_client', 401);
+    expect(warnings).toEqual([expect.objectContaining({ code: 'WARN_LOOKUP_MISMATCH', detail: expect.stringContaining('"someone-else"') })]);
+    expect(events[0]!.detail).toMatch(/^configuration: clients lookup/);
+    const grants = createGrantVerifier({ issuer: ISSUER, issuers: () => ({ issuer: 'https://other.example', publicKey: rsa.publicPem }) });
+    await expectRejected(grants.verify(grantRequest(grantToken())), 'ERR_ISSUER_UNTRUSTED', 'invalid_grant', 400);
+  });
+
+  it('DESIGN §9: a lookup result that is not a plain object is unknown (4xx), never a 500', async () => {
+    for (const result of ['not an object', 42, true, [{ clientId: CLIENT_ID, publicKey: rsa.publicPem }], () => undefined, new Map(), Object.assign(new (class Registration {})(), { clientId: CLIENT_ID, publicKey: rsa.publicPem })]) {
+      const warnings: WarningEvent[] = [];
+      const clients = createClientAuthenticator({ issuer: ISSUER, clients: () => result as never, onWarning: (e) => warnings.push(e) });
+      await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_CLIENT_UNKNOWN', 'invalid_client', 401);
+      expect(warnings).toHaveLength(1);
+    }
+  });
+
+  it('issue 12 finding 7: (id) => table[id] answers __proto__, constructor, toString, hasOwnProperty as unknown (4xx), never 500', async () => {
+    const table: Record<string, ClientRegistration> = { [CLIENT_ID]: { clientId: CLIENT_ID, publicKey: rsa.publicPem } };
+    const clients = createClientAuthenticator({ issuer: ISSUER, clients: (id) => table[id] });
+    const grantTable: Record<string, TrustedIssuer> = { [GRANT_ISSUER]: { issuer: GRANT_ISSUER, publicKey: rsa.publicPem } };
+    const grants = createGrantVerifier({ issuer: ISSUER, issuers: async (iss) => grantTable[iss] });
+    for (const id of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      await expectRejected(clients.authenticate(clientRequest(clientToken(id))), 'ERR_CLIENT_UNKNOWN', 'invalid_client', 401);
+      await expectRejected(grants.verify(grantRequest(grantToken(id))), 'ERR_ISSUER_UNTRUSTED', 'invalid_grant', 400);
+    }
+    await expect(clients.authenticate(clientRequest(clientToken()))).resolves.toMatchObject({ clientId: CLIENT_ID });
+  });
+
+  it('issue 12 finding 7: a case-insensitive store answering CLIENT-A with client-a is unknown, not a 500 and not client-a', async () => {
+    const clients = createClientAuthenticator({ issuer: ISSUER, clients: (id) => ({ clientId: id.toLowerCase(), publicKey: rsa.publicPem }) });
+    await expect(clients.authenticate(clientRequest(clientToken('client-a')))).resolves.toMatchObject({ clientId: 'client-a' });
+    await expectRejected(clients.authenticate(clientRequest(clientToken('CLIENT-A'))), 'ERR_CLIENT_UNKNOWN', 'invalid_client', 401);
+  });
+
+  it('DESIGN §9: a lookup that never settles answers 503 ERR_TRUST_LOOKUP_FAILED after lookupTimeout (ms)', async () => {
+    const clients = createClientAuthenticator({ issuer: ISSUER, clients: () => new Promise<never>(() => {}), lookupTimeout: 50 });
+    const started = Date.now();
+    const err = await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_TRUST_LOOKUP_FAILED', 'temporarily_unavailable', 503);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(err.headers['Retry-After']).toBe('1');
+    expect(err.detail).toMatch(/lookupTimeout \(50 ms\)/);
+    const grants = createGrantVerifier({ issuer: ISSUER, issuers: () => new Promise<never>(() => {}), lookupTimeout: 20 });
+    await expectRejected(grants.verify(grantRequest(grantToken())), 'ERR_TRUST_LOOKUP_FAILED', 'temporarily_unavailable', 503);
+  });
+
+  it('issue 12 finding 7: the cache refuses on a warm hit what it refuses cold (two key sources; algorithms as a string)', async () => {
+    let extra: Record<string, unknown> = {};
+    const clients = createClientAuthenticator({ issuer: ISSUER, clients: (id) => ({ clientId: id, publicKey: rsa.publicPem, ...extra }) as ClientRegistration });
+    const ecToken = signJws({ alg: 'ES256' }, clientClaims({ iss: CLIENT_ID, sub: CLIENT_ID }), ec.privateKey);
+    await expect(clients.authenticate(clientRequest(clientToken()))).resolves.toBeDefined(); // warms the cache
+    extra = { jwks: { keys: [ec.publicJwk] } };
     await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_INTERNAL', 'server_error', 500);
+    await expectRejected(clients.authenticate(clientRequest(ecToken)), 'ERR_INTERNAL', 'server_error', 500);
+    extra = { algorithms: 'ES256' };
+    await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_INTERNAL', 'server_error', 500);
+    // And the same registrations cold, in a fresh authenticator, are refused alike.
+    const cold = createClientAuthenticator({ issuer: ISSUER, clients: (id) => ({ clientId: id, publicKey: rsa.publicPem, algorithms: 'ES256' }) as never });
+    await expectRejected(cold.authenticate(clientRequest(clientToken())), 'ERR_INTERNAL', 'server_error', 500);
   });
 
   it('a lookup that returns the same registration object for two identifiers never lets the second verify with the first one keys', async () => {
@@ -161,7 +227,7 @@ describe('registrations from a lookup function', () => {
     const clients = createClientAuthenticator({ issuer: ISSUER, clients: () => shared });
     await expect(clients.authenticate(clientRequest(clientToken(CLIENT_ID)))).resolves.toMatchObject({ clientId: CLIENT_ID });
     // Same object again, now for 'victim': must not authenticate as 'victim' with CLIENT_ID's key.
-    await expectRejected(clients.authenticate(clientRequest(clientToken('victim'))), 'ERR_INTERNAL', 'server_error', 500);
+    await expectRejected(clients.authenticate(clientRequest(clientToken('victim'))), 'ERR_CLIENT_UNKNOWN', 'invalid_client', 401);
   });
 
   it('picks up a rotated key when the app updates the registration object in place', async () => {

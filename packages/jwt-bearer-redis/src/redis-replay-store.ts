@@ -144,6 +144,11 @@ function isOk(reply: unknown): boolean {
  * ```
  */
 export class RedisReplayStore implements ReplayStore {
+  /**
+   * Always `true`: processes on several machines share one Redis, so the core adds one
+   * `clockTolerance` to each record's TTL as a margin for clock skew between them.
+   */
+  readonly shared = true;
   /** The key prefix in use. */
   readonly prefix: string;
   /** The claim timeout in use, in milliseconds. */

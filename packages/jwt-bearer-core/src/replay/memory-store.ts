@@ -6,6 +6,14 @@ import type { ReplayStore } from '../types';
 export interface MemoryReplayStoreOptions {
   /** Most live entries held. When every entry is live, new claims are refused. Default 100000. */
   max?: number;
+  /**
+   * Most live entries one party (one trusted issuer or client) may hold, so that one party
+   * cannot fill the store and lock every other party out (its own new assertions are refused
+   * with 503 until its entries expire; the others' keep working). Counted for claims the library
+   * makes; a plain `claim(key, ttl)` counts for no party. Default: `max` (no per-party bound);
+   * the process-wide default store uses one tenth of `max`.
+   */
+  maxPerParty?: number;
 }
 
 /**
@@ -15,8 +23,15 @@ export interface MemoryReplayStoreOptions {
  */
 export class ReplayStoreFullError extends Error {
   override name = 'ReplayStoreFullError';
-  constructor(max: number) {
-    super(`replay store holds ${max} live entries`);
+  /**
+   * Seconds until an entry that blocks the claim expires (the store's earliest expiry, or the
+   * party's when its share is full): the library's `Retry-After`. `undefined` when not known.
+   */
+  readonly retryAfter: number | undefined;
+
+  constructor(max: number, retryAfter?: number, party?: string) {
+    super(party === undefined ? `replay store holds ${max} live entries` : `replay store holds ${max} live entries of one party, its share`);
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -48,12 +63,22 @@ export class MemoryReplayStore implements ReplayStore {
   private readonly heapDue: number[] = [];
   private readonly heapWallDue: number[] = [];
   private readonly heapKeys: string[] = [];
+  /** The party of each record (`undefined` for plain claims), in step with the other three. */
+  private readonly heapParties: Array<string | undefined> = [];
+  /** Live entries held per party, for parties that hold any. */
+  private readonly perParty = new Map<string, number>();
+  /** Per party whose share was full: when (performance.now() ms) its earliest entry expires. */
+  private readonly partyFreeAt = new Map<string, number>();
   private readonly max: number;
+  private readonly maxPerParty: number;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     const max = options.max ?? 100_000;
     if (!Number.isSafeInteger(max) || max < 1) throw new TypeError('MemoryReplayStore option "max" must be a positive integer');
+    const maxPerParty = options.maxPerParty ?? max;
+    if (!Number.isSafeInteger(maxPerParty) || maxPerParty < 1) throw new TypeError('MemoryReplayStore option "maxPerParty" must be a positive integer');
     this.max = max;
+    this.maxPerParty = Math.min(maxPerParty, max);
   }
 
   /** Keys currently held: live ones, and any expired ones not yet forgotten. */
@@ -62,14 +87,22 @@ export class MemoryReplayStore implements ReplayStore {
   }
 
   claim(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.claimFor(undefined, key, ttlSeconds);
+  }
+
+  /**
+   * {@link claim}, counted against `party`'s share (option `maxPerParty`). The library calls it
+   * with the assertion's issuer.
+   */
+  claimFor(party: string | undefined, key: string, ttlSeconds: number): Promise<boolean> {
     try {
-      return Promise.resolve(this.claimSync(key, ttlSeconds));
+      return Promise.resolve(this.claimSync(party, key, ttlSeconds));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private claimSync(key: string, ttlSeconds: number): boolean {
+  private claimSync(party: string | undefined, key: string, ttlSeconds: number): boolean {
     // A NaN expiry would break the heap's order: refuse it rather than remember the key for no time.
     if (typeof ttlSeconds !== 'number' || Number.isNaN(ttlSeconds)) throw new TypeError('MemoryReplayStore: ttlSeconds must be a number');
     const k = key.length > MAX_KEY_LENGTH ? createHash('sha256').update(key).digest('base64url') : key;
@@ -80,11 +113,43 @@ export class MemoryReplayStore implements ReplayStore {
     const wallNow = Date.now();
     this.forgetExpired(now, wallNow);
     if (this.entries.has(k)) return false;
-    if (this.entries.size >= this.max) throw new ReplayStoreFullError(this.max);
+    if (this.entries.size >= this.max) throw new ReplayStoreFullError(this.max, this.secondsUntil(this.heapDue[0], now));
+    let held = party === undefined ? 0 : (this.perParty.get(party) ?? 0);
+    if (held >= this.maxPerParty) {
+      // Before refusing, forget every expired entry: some of them may be this party's.
+      this.forgetExpired(now, wallNow, true);
+      held = this.perParty.get(party!) ?? 0;
+    }
+    if (held >= this.maxPerParty) throw new ReplayStoreFullError(this.maxPerParty, this.partyRetryAfter(party!, now), party);
     const ttl = Math.max(1, Math.ceil(ttlSeconds * 1000));
     this.entries.add(k);
-    this.push(now + ttl, wallNow + ttl, k);
+    if (party !== undefined) this.perParty.set(party, held + 1);
+    this.push(now + ttl, wallNow + ttl, k, party);
     return true;
+  }
+
+  /** Whole seconds from `now` to `due` (monotonic ms), at least 1. */
+  private secondsUntil(due: number | undefined, now: number): number | undefined {
+    return due === undefined ? undefined : Math.max(1, Math.ceil((due - now) / 1000));
+  }
+
+  /**
+   * When the earliest entry of a party whose share is full expires. Found by one scan of the heap,
+   * then remembered until it passes: a party hammering its full share costs no scan per claim.
+   */
+  private partyRetryAfter(party: string, now: number): number | undefined {
+    let at = this.partyFreeAt.get(party);
+    if (at === undefined || at <= now) {
+      at = Infinity;
+      const parties = this.heapParties;
+      for (let i = 0; i < parties.length; i += 1) {
+        if (parties[i] === party && this.heapDue[i]! < at) at = this.heapDue[i]!;
+      }
+      if (at === Infinity) return undefined;
+      // Bounded: only parties at their share are remembered, and each is forgotten with its last entry.
+      this.partyFreeAt.set(party, at);
+    }
+    return this.secondsUntil(at, now);
   }
 
   /**
@@ -92,25 +157,42 @@ export class MemoryReplayStore implements ReplayStore {
    * that only while the store is full. An expired key not yet forgotten still answers as a
    * replay; through the library that cannot matter, as its assertion fails its time checks first.
    */
-  private forgetExpired(now: number, wallNow: number): void {
+  private forgetExpired(now: number, wallNow: number, all = false): void {
     const due = this.heapDue;
     let budget = FORGET_PER_CLAIM;
-    while (due.length > 0 && due[0]! < now && (budget > 0 || this.entries.size >= this.max)) {
+    while (due.length > 0 && due[0]! < now && (budget > 0 || all || this.entries.size >= this.max)) {
       budget -= 1;
       const wallDue = this.heapWallDue[0]!;
       const expired = this.heapKeys[0]!;
+      const party = this.heapParties[0];
       this.pop();
-      if (wallDue < wallNow) this.entries.delete(expired);
-      // The wall clock was set back: keep the entry until it passes its wall-clock expiry too.
-      else this.push(now + (wallDue - wallNow), wallDue, expired);
+      if (wallDue < wallNow) {
+        this.entries.delete(expired);
+        if (party !== undefined) this.release(party);
+      } else {
+        // The wall clock was set back: keep the entry until it passes its wall-clock expiry too.
+        this.push(now + (wallDue - wallNow), wallDue, expired, party);
+      }
     }
   }
 
-  private push(due: number, wallDue: number, key: string): void {
+  /** One entry of `party` is forgotten. */
+  private release(party: string): void {
+    const held = this.perParty.get(party)! - 1;
+    if (held > 0) {
+      this.perParty.set(party, held);
+    } else {
+      this.perParty.delete(party);
+      this.partyFreeAt.delete(party);
+    }
+  }
+
+  private push(due: number, wallDue: number, key: string, party: string | undefined): void {
     let i = this.heapDue.length;
     this.heapDue.push(due);
     this.heapWallDue.push(wallDue);
     this.heapKeys.push(key);
+    this.heapParties.push(party);
     // Sift up. With similar TTLs each new expiry is the latest, so this usually stops at once.
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -118,7 +200,7 @@ export class MemoryReplayStore implements ReplayStore {
       this.move(parent, i);
       i = parent;
     }
-    this.place(i, due, wallDue, key);
+    this.place(i, due, wallDue, key, party);
   }
 
   /** Removes the root of the heap. */
@@ -127,6 +209,7 @@ export class MemoryReplayStore implements ReplayStore {
     const due = times.pop()!;
     const wallDue = this.heapWallDue.pop()!;
     const key = this.heapKeys.pop()!;
+    const party = this.heapParties.pop();
     const n = times.length;
     if (n === 0) return;
     // Sift the last record down from the root.
@@ -139,28 +222,37 @@ export class MemoryReplayStore implements ReplayStore {
       this.move(child, i);
       i = child;
     }
-    this.place(i, due, wallDue, key);
+    this.place(i, due, wallDue, key, party);
   }
 
-  /** Copies the record at `from` to `to`, in all three arrays. */
+  /** Copies the record at `from` to `to`, in all four arrays. */
   private move(from: number, to: number): void {
     this.heapDue[to] = this.heapDue[from]!;
     this.heapWallDue[to] = this.heapWallDue[from]!;
     this.heapKeys[to] = this.heapKeys[from]!;
+    this.heapParties[to] = this.heapParties[from];
   }
 
-  /** Writes a record at `i`, in all three arrays. */
-  private place(i: number, due: number, wallDue: number, key: string): void {
+  /** Writes a record at `i`, in all four arrays. */
+  private place(i: number, due: number, wallDue: number, key: string, party: string | undefined): void {
     this.heapDue[i] = due;
     this.heapWallDue[i] = wallDue;
     this.heapKeys[i] = key;
+    this.heapParties[i] = party;
   }
 }
 
 let processStore: MemoryReplayStore | undefined;
 
-/** The process-wide store used when no `replayStore` option is given. */
+/** Live entries of the process-wide default store. */
+const DEFAULT_MAX = 100_000;
+
+/**
+ * The process-wide store used when no `replayStore` option is given: 100,000 live entries, of
+ * which one party (issuer or client) may hold a tenth, so a single party that floods it cannot
+ * lock the others out.
+ */
 export function defaultReplayStore(): MemoryReplayStore {
-  processStore ??= new MemoryReplayStore();
+  processStore ??= new MemoryReplayStore({ max: DEFAULT_MAX, maxPerParty: DEFAULT_MAX / 10 });
   return processStore;
 }

@@ -12,6 +12,7 @@
  * The next revision of the draft is this file's change.
  */
 import { LRUCache } from 'lru-cache';
+import { describe } from '../describe';
 import { OAuthError, isOAuthError, type ErrorCode } from '../errors';
 import { isAlgorithm, type AlgorithmSpec } from '../jose/algorithms';
 import { fail, isPlainObject, rejectUnknown, type ResolvedOptions } from '../options';
@@ -214,7 +215,7 @@ export class ClientMetadataDocuments {
     // §4.1 forbids the secret-based methods; RFC 7591 §2 makes an absent method
     // client_secret_basic. So only a document that declares private_key_jwt authenticates here.
     if (doc.token_endpoint_auth_method !== 'private_key_jwt') {
-      invalid(`token_endpoint_auth_method ${JSON.stringify(String(doc.token_endpoint_auth_method).slice(0, 64))} is not private_key_jwt`);
+      invalid(`token_endpoint_auth_method ${describe(doc.token_endpoint_auth_method)} is not private_key_jwt`);
     }
     // RFC 7591 §2: jwks_uri and jwks MUST NOT both be present.
     if ((doc.jwks_uri === undefined) === (doc.jwks === undefined)) invalid('must have exactly one of jwks_uri, jwks');
@@ -245,6 +246,6 @@ export class ClientMetadataDocuments {
       if (ASYMMETRIC_ALGORITHMS.has(alg) && source!.algorithms.has(alg) && (declared === undefined || declared === alg)) algorithms.add(alg);
     }
     const registration: DocumentClient = { clientId: url, metadata: doc };
-    return { id: url, registration, source: source!, algorithms, symmetric: false };
+    return { id: url, registration, source: source!, algorithms, symmetric: false, allowReuse: false, maxLifetime: this.options.maxLifetime };
   }
 }

@@ -4,6 +4,7 @@
  * (`/.well-known/oauth-authorization-server`, inserted between host and path for an issuer with
  * a path). The document is a URL the operator configured: every failure is the server's, 503.
  */
+import { describe } from '../describe';
 import { OAuthError } from '../errors';
 import type { AlgorithmSpec } from '../jose/algorithms';
 import type { ResolvedOptions } from '../options';
@@ -131,7 +132,7 @@ export class DiscoveryKeySource implements KeySource {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`${url}: document is not a JSON object`);
     const doc = body as Record<string, unknown>;
     if (doc.issuer !== this.issuer) {
-      throw new Error(`${url}: document issuer ${JSON.stringify(String(doc.issuer).slice(0, 200))} is not the trusted issuer`);
+      throw new Error(`${url}: document issuer ${describe(doc.issuer)} is not the trusted issuer`);
     }
     try {
       configuredUrl(doc.jwks_uri, 'jwks_uri');

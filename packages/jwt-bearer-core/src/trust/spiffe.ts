@@ -94,7 +94,7 @@ export class SpiffeTrust {
       } else {
         source = new StaticKeySource(importJwkSet(bundleKeys(d.jwks), `jwt-bearer: option "${at}.jwks" (its keys with use "jwt-svid")`));
       }
-      this.domains.set(name, { id: `spiffe://${name}`, registration: { trustDomain: name }, source, algorithms, symmetric: false });
+      this.domains.set(name, { id: `spiffe://${name}`, registration: { trustDomain: name }, source, algorithms, symmetric: false, allowReuse: false, maxLifetime: options.maxLifetime });
     });
     if (Array.isArray(clients)) {
       this.bySpiffeId = new Map();

@@ -1,5 +1,6 @@
 import { JWT_BEARER_CLIENT_ASSERTION_TYPE } from '../constants';
 import { OAuthError } from '../errors';
+import { describe } from '../describe';
 import { decodeAssertion } from '../jose/jws';
 import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, observe, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
@@ -25,7 +26,7 @@ import type {
 
 /**
  * `typ` values a client assertion may carry (lower case): plain JWT, and the explicit type of
- * RFC 7523bis, each with and without the `application/` prefix, which RFC 7515 §4.1.9 makes the
+ * RFC 10070, each with and without the `application/` prefix, which RFC 7515 §4.1.9 makes the
  * same type.
  */
 const CLIENT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
@@ -56,8 +57,13 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
   const federation = options.federation === undefined ? undefined : federationTrust(options.federation, resolved);
   const spiffe = options.spiffe === undefined ? undefined : new SpiffeTrust(options.spiffe, options.clients, resolved);
   const legacy = new Set([resolved.issuer, ...resolved.audiences]);
+  const uniform = resolved.errorDescriptions === 'uniform';
 
-  /** RFC 7523bis: `aud` is the issuer identifier, alone. `legacy` also takes the other audiences. */
+  /**
+   * RFC 10070: `aud` is the issuer identifier, alone. `legacy` also takes the `audiences` values,
+   * but every value must still name this server: a list that also names another server is the
+   * very audience injection RFC 10070 closes.
+   */
   function checkAudience(aud: unknown, clientId: string): void {
     // The common case, without allocating: exactly the issuer, as a string.
     if (aud === resolved.issuer) return;
@@ -67,10 +73,11 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       reject('ERR_CLAIM_INVALID', use, 'claim "aud" is not a string or an array of strings');
     }
     if (values.length === 1 && values[0] === resolved.issuer) return;
-    if (mode === 'legacy' && values.some((a) => legacy.has(a))) {
+    const ours = values.every((a) => legacy.has(a));
+    if (mode === 'legacy' && ours) {
       observe(resolved.onWarning, () => ({
         code: 'WARN_LEGACY_AUDIENCE' as const,
-        detail: `aud ${JSON.stringify(aud)} accepted only in legacy audience mode`,
+        detail: `aud ${describe(aud)} accepted only in legacy audience mode (RFC 10070 wants the issuer identifier alone)`,
         use,
         issuer: clientId,
         subject: clientId,
@@ -78,7 +85,14 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       }));
       return;
     }
-    reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} is not exactly the issuer identifier`);
+    // The log line names the option that accepts a known client habit (a token endpoint URL as
+    // aud), so operators find the compatibility notes from it; a list naming a foreign server
+    // is never accepted, so it gets no such hint.
+    let hint = '';
+    if (ours) hint = '; audienceMode "legacy" accepts it (it is one of "audiences")';
+    else if (values.length === 1) hint = `; if it is this server's token endpoint URL, add it to "audiences"${mode === 'strict' ? ' with audienceMode "legacy"' : ''}`;
+    else if (mode === 'legacy') hint = '; it also names another server, which legacy mode does not accept either';
+    reject('ERR_AUDIENCE_INVALID', use, `aud ${describe(aud)} is not exactly the issuer identifier (RFC 10070)${hint}`);
   }
 
   async function run(request: TokenRequest, required: boolean, seen: Seen): Promise<ClientPrincipal | undefined> {
@@ -91,7 +105,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     }
     if (type === undefined) reject('ERR_CLIENT_ASSERTION_TYPE_MISSING', use, 'client_assertion without client_assertion_type');
     const svid = spiffe !== undefined && type === SPIFFE_CLIENT_ASSERTION_TYPE;
-    if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE && !svid) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${JSON.stringify(type)}`);
+    if (type !== JWT_BEARER_CLIENT_ASSERTION_TYPE && !svid) reject('ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', use, `client_assertion_type ${describe(type)}`);
     if (assertion === undefined) reject('ERR_CLIENT_ASSERTION_MISSING', use, 'client_assertion_type without client_assertion');
     // RFC 6749 §2.3: one authentication method per request.
     if (header(request, 'authorization') !== undefined) reject('ERR_MULTIPLE_CLIENT_AUTH', use, 'client_assertion together with an Authorization header');
@@ -111,10 +125,10 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     seen.subject = sub;
     if (typeof payload.iss === 'string') seen.issuer = payload.iss;
     // RFC 7521 §4.2: a client_id parameter must name the client of the assertion.
-    if (clientIdParam !== undefined && clientIdParam !== sub) reject('ERR_CLIENT_ID_MISMATCH', use, `client_id ${JSON.stringify(clientIdParam)} but sub ${JSON.stringify(sub)}`);
+    if (clientIdParam !== undefined && clientIdParam !== sub) reject('ERR_CLIENT_ID_MISMATCH', use, `client_id ${describe(clientIdParam)} but sub ${describe(sub)}`);
     const spec = checkHeader(decoded, resolved, CLIENT_TYPES);
     const iss = stringClaim(payload, 'iss', use, true)!;
-    if (iss !== sub) reject('ERR_ISSUER_MISMATCH', use, `iss ${JSON.stringify(iss)} differs from sub ${JSON.stringify(sub)}`);
+    if (iss !== sub) reject('ERR_ISSUER_MISMATCH', use, `iss ${describe(iss)} differs from sub ${describe(sub)}`);
 
     // A registration list answers synchronously: await only an asynchronous lookup.
     const found = trust.resolve(sub);
@@ -129,13 +143,16 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
         metadata = client.registration.metadata;
       }
     }
-    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(sub)} is not registered`);
+    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${describe(sub)} is not registered`);
     const verifying = verifySignature(party, spec, decoded, resolved);
     if (verifying) await verifying;
+    seen.verified = true;
     checkAudience(payload.aud, sub);
-    const ttl = checkTimes(payload, resolved);
+    const ttl = checkTimes(payload, resolved, party.maxLifetime);
     const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
-    if (jti !== undefined) await claimJti(resolved, sub, jti, ttl);
+    // DESIGN §8: a client with allowReuse (MSAL re-sends one assertion) skips the replay store;
+    // its lifetime cap still applies.
+    if (jti !== undefined && !party.allowReuse) await claimJti(resolved, sub, jti, ttl);
     const principal: ClientPrincipal = {
       clientId: sub,
       method: party.symmetric ? 'client_secret_jwt' : 'private_key_jwt',
@@ -150,7 +167,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
   async function registeredClient(clientId: string): Promise<Party<ClientRegistration>> {
     const found = trust.resolve(clientId);
     const party = found instanceof Promise ? await found : found;
-    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(clientId)} is not registered`);
+    if (!party) reject('ERR_CLIENT_UNKNOWN', use, `client ${describe(clientId)} is not registered`);
     return party;
   }
 
@@ -169,7 +186,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     const iss = fed.id;
     seen.issuer = iss;
     // The token names a workload, not a client: the client must be named by the request.
-    if (clientIdParam === undefined) reject('ERR_CLIENT_ID_REQUIRED', use, `token of federation issuer ${JSON.stringify(iss)} without a client_id parameter`);
+    if (clientIdParam === undefined) reject('ERR_CLIENT_ID_REQUIRED', use, `token of federation issuer ${describe(iss)} without a client_id parameter`);
     seen.subject = typeof payload.sub === 'string' ? payload.sub : undefined;
     seen.clientId = clientIdParam;
     const spec: AlgorithmSpec = checkHeader(decoded, resolved, CLIENT_TYPES);
@@ -177,19 +194,19 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     const client = await registeredClient(clientIdParam);
     const verifying = verifySignature(fed, spec, decoded, resolved);
     if (verifying) await verifying;
+    seen.verified = true;
     // The federation's audience (default: this server's issuer) as the sole value.
     const audience = fed.registration.audience ?? resolved.issuer;
     const aud = payload.aud;
     if (aud === undefined) reject('ERR_CLAIM_MISSING', use, 'claim "aud" is missing');
     if (!(aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience))) {
-      reject('ERR_AUDIENCE_INVALID', use, `aud ${JSON.stringify(aud)} is not exactly ${JSON.stringify(audience)}`);
+      reject('ERR_AUDIENCE_INVALID', use, `aud ${describe(aud)} is not exactly ${describe(audience)}`);
     }
-    const maxLifetime = fed.registration.maxLifetime;
-    const ttl = checkTimes(payload, maxLifetime === undefined ? resolved : { ...resolved, maxLifetime });
+    const ttl = checkTimes(payload, resolved, fed.maxLifetime);
     if (!matchCredential(client.registration.federatedCredentials, iss, sub, payload)) {
-      reject('ERR_FEDERATED_CREDENTIAL_MISMATCH', use, `no federated credential of ${JSON.stringify(clientIdParam)} matches iss ${JSON.stringify(iss)} sub ${JSON.stringify(sub)}`);
+      reject('ERR_FEDERATED_CREDENTIAL_MISMATCH', use, `no federated credential of ${describe(clientIdParam)} matches iss ${describe(iss)} sub ${describe(sub)}`);
     }
-    if (fed.registration.allowReuse !== true) {
+    if (!fed.allowReuse) {
       const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
       if (jti !== undefined) await claimJti(resolved, iss, jti, ttl);
     }
@@ -214,20 +231,21 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     seen.subject = sub;
     if (typeof payload.iss === 'string') seen.issuer = payload.iss;
     const id = parseSpiffeId(sub);
-    if (!id || id.path === '') reject('ERR_SPIFFE_ID_INVALID', use, `sub ${JSON.stringify(sub.slice(0, 256))} is not the SPIFFE ID of a workload`);
+    if (!id || id.path === '') reject('ERR_SPIFFE_ID_INVALID', use, `sub ${describe(sub)} is not the SPIFFE ID of a workload`);
     const domain = spiffe!.domain(id.trustDomain);
-    if (!domain) reject('ERR_SPIFFE_TRUST_DOMAIN_UNKNOWN', use, `trust domain ${JSON.stringify(id.trustDomain)} is not configured`);
+    if (!domain) reject('ERR_SPIFFE_TRUST_DOMAIN_UNKNOWN', use, `trust domain ${describe(id.trustDomain)} is not configured`);
     const verifying = verifySignature(domain, spec, decoded, resolved);
     if (verifying) await verifying;
+    seen.verified = true;
     checkAudience(payload.aud, sub);
-    const ttl = checkTimes(payload, resolved);
+    const ttl = checkTimes(payload, resolved, resolved.maxLifetime);
     const clientId = spiffe!.clientIdFor(sub, clientIdParam);
-    if (clientId === undefined) reject('ERR_CLIENT_UNKNOWN', use, `no client has spiffeId ${JSON.stringify(sub)}`);
+    if (clientId === undefined) reject('ERR_CLIENT_UNKNOWN', use, `no client has spiffeId ${describe(sub)}`);
     seen.clientId = clientId;
     const client = await registeredClient(clientId);
     if (client.registration.spiffeId !== sub) {
-      if (clientIdParam !== undefined) reject('ERR_CLIENT_ID_MISMATCH', use, `client ${JSON.stringify(clientId)} does not have spiffeId ${JSON.stringify(sub)}`);
-      reject('ERR_CLIENT_UNKNOWN', use, `client ${JSON.stringify(clientId)} does not have spiffeId ${JSON.stringify(sub)}`);
+      if (clientIdParam !== undefined) reject('ERR_CLIENT_ID_MISMATCH', use, `client ${describe(clientId)} does not have spiffeId ${describe(sub)}`);
+      reject('ERR_CLIENT_UNKNOWN', use, `client ${describe(clientId)} does not have spiffeId ${describe(sub)}`);
     }
     // JWT-SVIDs need no jti (SPIRE caches and re-sends them); a present one is single use.
     const jti = stringClaim(payload, 'jti', use, false);
@@ -241,7 +259,7 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
       try {
         return await run(request, authOptions?.required === true, seen);
       } catch (err) {
-        const error = withChallenge(err, request, resolved.issuer);
+        const error = withChallenge(err, request, resolved.issuer, uniform && seen.verified !== true);
         const clientId = seen.clientId ?? seen.subject;
         throw report(resolved.onError, use, error, seen, clientId !== undefined ? { clientId } : {});
       }
@@ -249,12 +267,16 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
   };
 }
 
-/** Adds the RFC 6749 §5.2 `WWW-Authenticate` challenge to an `invalid_client` answer when due. */
-function withChallenge(err: unknown, request: TokenRequest, realm: string): unknown {
+/**
+ * Adds the RFC 6749 §5.2 `WWW-Authenticate` challenge to an `invalid_client` answer when due,
+ * and, with `errorDescriptions: 'uniform'`, gives a failure before the signature was verified the
+ * one uniform description.
+ */
+function withChallenge(err: unknown, request: TokenRequest, realm: string, uniform: boolean): unknown {
   if (!(err instanceof OAuthError) || err.error !== 'invalid_client') return err;
   const headers = challengeHeaders(request, realm);
-  if (Object.keys(headers).length === 0) return err;
-  return new OAuthError(err.code, { use: 'client', detail: err.detail, headers: { ...err.headers, ...headers }, cause: err.cause });
+  if (Object.keys(headers).length === 0 && !uniform) return err;
+  return new OAuthError(err.code, { use: 'client', detail: err.detail, headers: { ...err.headers, ...headers }, cause: err.cause, uniform });
 }
 
 /**

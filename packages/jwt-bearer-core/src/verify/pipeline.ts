@@ -2,10 +2,11 @@ import { ALGORITHMS, isAlgorithm, type AlgorithmSpec } from '../jose/algorithms'
 import { isOAuthError, OAuthError, type AssertionUse, type ErrorCode } from '../errors';
 import type { DecodedAssertion } from '../jose/jws';
 import type { ResolvedOptions } from '../options';
-import { ReplayStoreFullError } from '../replay/memory-store';
+import { MemoryReplayStore, ReplayStoreFullError } from '../replay/memory-store';
 import type { Selection } from '../trust/keys';
 import type { Party } from '../trust/registry';
 import type { AssertionClaims, AssertionHeader, RejectionEvent } from '../types';
+import { describe, errorMessage } from '../describe';
 
 /** What is known of an assertion while it is checked, for the `onError` event. */
 export interface Seen {
@@ -13,6 +14,8 @@ export interface Seen {
   subject?: string;
   /** The client the request names, when it is not the assertion's `sub` (federation, SPIFFE). */
   clientId?: string;
+  /** Whether the signature has been verified (for `errorDescriptions: 'uniform'`). */
+  verified?: boolean;
 }
 
 /** Throws the error for `code` in this use. */
@@ -31,16 +34,16 @@ export function checkHeader(decoded: DecodedAssertion, options: ResolvedOptions,
   const use = options.use;
   const alg = header.alg;
   if (!isAlgorithm(alg) || !options.algorithms.has(alg)) {
-    reject('ERR_ALGORITHM_NOT_ALLOWED', use, `alg ${JSON.stringify(alg)} is not allowed`);
+    reject('ERR_ALGORITHM_NOT_ALLOWED', use, `alg ${describe(alg)} is not allowed`);
   }
-  if (header.crit !== undefined) reject('ERR_CRIT_UNSUPPORTED', use, `crit ${JSON.stringify(header.crit)} is not supported`);
+  if (header.crit !== undefined) reject('ERR_CRIT_UNSUPPORTED', use, `crit ${describe(header.crit)} is not supported`);
   // RFC 7515 §4.1.10: a cty without "/" means "application/" + cty, so both spellings name a JWT.
   if (typeof header.cty === 'string' && /^(?:application\/)?jwt$/i.test(header.cty)) {
     reject('ERR_ASSERTION_MALFORMED', use, 'nested JWTs (cty JWT) are not accepted');
   }
   const typ = header.typ;
   if (typ !== undefined && (typeof typ !== 'string' || !types.has(typ.toLowerCase()))) {
-    reject('ERR_TYPE_INVALID', use, `typ ${JSON.stringify(typ)} is not accepted`);
+    reject('ERR_TYPE_INVALID', use, `typ ${describe(typ)} is not accepted`);
   }
   return ALGORITHMS[alg];
 }
@@ -64,7 +67,7 @@ export function stringClaim(payload: Record<string, unknown>, name: string, use:
  */
 export function verifySignature(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions): void | Promise<void> {
   if (!party.algorithms.has(spec.name)) {
-    reject('ERR_ALGORITHM_NOT_ALLOWED', options.use, `alg ${spec.name} is not allowed for ${JSON.stringify(party.id)}`);
+    reject('ERR_ALGORITHM_NOT_ALLOWED', options.use, `alg ${spec.name} is not allowed for ${describe(party.id)}`);
   }
   const selected = party.source.select(spec, decoded.header);
   if (typeof (selected as PromiseLike<Selection>).then === 'function') {
@@ -75,7 +78,7 @@ export function verifySignature(party: Party<unknown>, spec: AlgorithmSpec, deco
 
 function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection): void | Promise<void> {
   if (selection.keys.length === 0) {
-    reject('ERR_KEY_NOT_FOUND', options.use, `no ${spec.name} key of ${JSON.stringify(party.id)} matches kid ${JSON.stringify(decoded.header.kid)}`);
+    reject('ERR_KEY_NOT_FOUND', options.use, `no ${spec.name} key of ${describe(party.id)} matches kid ${describe(decoded.header.kid)}`);
   }
   if (spec.verifyOffThread && options.offloader.start()) return verifyOffThread(party, spec, decoded, options, selection);
   for (const entry of selection.keys) {
@@ -104,7 +107,7 @@ async function verifyOffThread(party: Party<unknown>, spec: AlgorithmSpec, decod
 }
 
 function signatureInvalid(party: Party<unknown>, spec: AlgorithmSpec, options: ResolvedOptions, selection: Selection): never {
-  reject('ERR_SIGNATURE_INVALID', options.use, `signature does not verify with ${selection.keys.length} ${spec.name} key(s) of ${JSON.stringify(party.id)}`);
+  reject('ERR_SIGNATURE_INVALID', options.use, `signature does not verify with ${selection.keys.length} ${spec.name} key(s) of ${describe(party.id)}`);
 }
 
 function numericDate(payload: Record<string, unknown>, name: string, use: AssertionUse): number | undefined {
@@ -115,10 +118,11 @@ function numericDate(payload: Record<string, unknown>, name: string, use: Assert
 }
 
 /**
- * Time claims (RFC 7519 §4.1.4–6, RFC 7523 §3 items 4–6) and the lifetime cap. Returns the
- * seconds until the assertion would be refused anyway: how long its `jti` must be remembered.
+ * Time claims (RFC 7519 §4.1.4–6, RFC 7523 §3 items 4–6) and the lifetime cap, `maxLifetime`
+ * seconds (a party's own, else the factory's). Returns the seconds until the assertion would be
+ * refused anyway: how long its `jti` must be remembered.
  */
-export function checkTimes(payload: Record<string, unknown>, options: ResolvedOptions): number {
+export function checkTimes(payload: Record<string, unknown>, options: ResolvedOptions, maxLifetime: number = options.maxLifetime): number {
   const use = options.use;
   const now = options.now() / 1000;
   const tolerance = options.clockTolerance;
@@ -131,31 +135,42 @@ export function checkTimes(payload: Record<string, unknown>, options: ResolvedOp
   let end = exp;
   if (iat !== undefined) {
     if (iat > now + tolerance) reject('ERR_ASSERTION_ISSUED_IN_FUTURE', use, `iat ${iat} is in the future (now ${Math.floor(now)})`);
-    if (now - iat > options.maxLifetime + tolerance) {
-      reject('ERR_ASSERTION_LIFETIME_EXCEEDED', use, `iat ${iat} is more than ${options.maxLifetime} s ago`);
+    if (now - iat > maxLifetime + tolerance) {
+      reject('ERR_ASSERTION_LIFETIME_EXCEEDED', use, `iat ${iat} is more than ${maxLifetime} s ago (maxLifetime; a client that re-sends one assertion longer, such as MSAL for 600 s, needs a per-party maxLifetime and allowReuse)`);
     }
-    end = Math.min(exp, iat + options.maxLifetime);
-  } else if (exp - now > options.maxLifetime + tolerance) {
-    reject('ERR_ASSERTION_LIFETIME_EXCEEDED', use, `exp ${exp} is more than ${options.maxLifetime} s away and there is no iat`);
+    end = Math.min(exp, iat + maxLifetime);
+  } else if (exp - now > maxLifetime + tolerance) {
+    reject('ERR_ASSERTION_LIFETIME_EXCEEDED', use, `exp ${exp} is more than ${maxLifetime} s away and there is no iat`);
   }
   return Math.max(1, Math.ceil(end + tolerance - now));
 }
 
-/** Records the `jti` (RFC 7519 §4.1.7, RFC 7523 §3 item 7): last, so a refused assertion never burns it. */
-export async function claimJti(options: ResolvedOptions, scope: string, jti: string, ttl: number): Promise<void> {
+/**
+ * Records the `jti` (RFC 7519 §4.1.7, RFC 7523 §3 item 7): last, so a refused assertion never
+ * burns it. The record is keyed by (iss, jti) whatever the use (DESIGN §5 step 6, §8): an
+ * assertion accepted as a client assertion is not accepted again as a grant, nor the reverse.
+ * `ttl` is {@link checkTimes}'s; a store shared between machines keeps it `clockTolerance` longer.
+ */
+export async function claimJti(options: ResolvedOptions, iss: string, jti: string, ttl: number): Promise<void> {
   const use = options.use;
+  const store = options.replayStore;
+  // Length-prefixed parts: no issuer / jti pair can collide with another.
+  const key = `${iss.length}:${iss}:${jti}`;
   let first: boolean;
   try {
-    // Length-prefixed parts: no issuer / jti pair can collide with another.
-    first = await options.replayStore.claim(`${use}:${scope.length}:${scope}:${jti}`, ttl);
+    first = await (store instanceof MemoryReplayStore ? store.claimFor(iss, key, ttl + options.replayMargin) : store.claim(key, ttl + options.replayMargin));
   } catch (err) {
-    throw new OAuthError(err instanceof ReplayStoreFullError ? 'ERR_REPLAY_STORE_FULL' : 'ERR_REPLAY_STORE_UNAVAILABLE', {
+    const full = err instanceof ReplayStoreFullError;
+    throw new OAuthError(full ? 'ERR_REPLAY_STORE_FULL' : 'ERR_REPLAY_STORE_UNAVAILABLE', {
       use,
-      detail: `replay store failed: ${(err as Error)?.message ?? String(err)}`,
+      detail: `replay store failed: ${errorMessage(err)}`,
       cause: err,
+      ...(full ? { retryAfter: err.retryAfter } : {}),
     });
   }
-  if (first !== true) reject('ERR_ASSERTION_REPLAYED', use, `jti ${JSON.stringify(jti)} of ${JSON.stringify(scope)} was already used`);
+  if (first !== true) {
+    reject('ERR_ASSERTION_REPLAYED', use, `jti ${describe(jti)} of ${describe(iss)} was already used (a client that re-sends one assertion, such as MSAL, needs allowReuse on its registration)`);
+  }
 }
 
 /** Calls an observation hook; a hook that throws never changes the answer. */
@@ -179,7 +194,7 @@ export function report(
   seen: Seen = {},
   extra: Partial<RejectionEvent> = {},
 ): OAuthError {
-  const error = isOAuthError(err) ? err : new OAuthError('ERR_INTERNAL', { use, detail: (err as Error)?.message ?? String(err), cause: err });
+  const error = isOAuthError(err) ? err : new OAuthError('ERR_INTERNAL', { use, detail: errorMessage(err), cause: err });
   observe(onError, () => ({
     code: error.code,
     error: error.error,
