@@ -4,8 +4,10 @@
 // met / not met. The report is also written to bench/RESULTS.md.
 //
 // Phases: core (child process) → http (servers in child processes, load from here) → jwks →
-// memory (child process). Knobs (environment):
-//   BENCH_ONLY=core,http,jwks,keys,memory   run some phases only (RESULTS.md is then not written)
+// hostile (key sets and a JWKS sweep, DESIGN §9) → keys (metadata documents, DESIGN §11) → memory (child process).
+// Knobs (environment):
+//   BENCH_ONLY=core,http,jwks,hostile,keys,memory   run some phases only (RESULTS.md is then not written);
+//                          BENCH_ONLY=hostile runs just the hostile-key-set and JWKS-sweep lines
 //   BENCH_CORE_ROUNDS (5)  BENCH_HTTP_ROUNDS (3)  BENCH_HTTP_SECONDS (3)  BENCH_HTTP_WARMUP (1)
 //   BENCH_HTTP_PRIME (0 s per target, once, before the rounds); HTTP durations are whole seconds
 //   BENCH_PROFILE=1        write a --cpu-prof profile of each HTTP server child to bench/profiles/
@@ -20,10 +22,11 @@ const path = require('node:path');
 const c = require('./lib/common');
 const { runHttp } = require('./http');
 const { runJwks } = require('./jwks');
+const { runHostile } = require('./hostile');
 const { runKeysFound, keysFoundSection } = require('./keys-found');
 
 const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : Number(process.env[name]));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,keys,memory').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,hostile,keys,memory').split(',').map((s) => s.trim()));
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
@@ -207,6 +210,30 @@ function memorySection(m) {
   ].join('\n');
 }
 
+function hostileSection(h, budget) {
+  const { cpu, sweep } = h;
+  const out = [];
+  out.push('### Hostile key sets: CPU per junk assertion (random signature), as a ratio to one ordinary RS256 verification (median of per-round ratios; process CPU time; `offload: \'never\'`; signatures below every modulus, so each key tried costs a full check)');
+  out.push('');
+  out.push(`The set of issue 12 finding 2 itself (100 × RSA-3072 with 3072-bit public exponents sharing one kid) is ${cpu.refusedAtImport ? 'refused at import' : 'NOT refused at import'}. Ordinary RS256 verification: ${cpu.ordinaryUs.toFixed(0)} µs CPU.`);
+  out.push('');
+  out.push(c.table(['key set', 'µs CPU per junk assertion', 'ratio'], cpu.rows.map((r) => [r.name, r.us.toFixed(0), c.fmtRatio(r.ratio)])));
+  out.push('');
+  out.push('RSA-8192 is a reference line, not counted: one such key costs ≈ 16 checks of a 2048-bit key by itself, hostile or not; the bound is on how many keys one assertion can make us try.');
+  out.push('');
+  out.push(`### JWKS sweep: junk assertions through ${sweep.ids} known client ids, each with its own jwksUri (default maxKeySets 1000), ${sweep.sweeps} sweeps within one cooldown`);
+  out.push('');
+  out.push(c.table(['URIs fetched', 'fetches', 'most fetches of one URI', 's'], [[String(sweep.uris), String(sweep.fetches), String(sweep.maxPerUri), sweep.seconds.toFixed(1)]]));
+  const counted = cpu.rows.filter((r) => !r.name.includes('8192'));
+  const worst = Math.max(...counted.map((r) => r.ratio));
+  budget.push({ check: 'hostile key sets: worst CPU per junk assertion / ordinary RS256 verification', value: worst, target: 5, max: true, fmt: fmtBudgetRatio, ok: cpu.refusedAtImport && worst <= 5 });
+  const ref = cpu.rows.find((r) => r.name.includes('8192'));
+  if (ref) budget.push({ check: 'reference: 100 × RSA-8192 sharing one kid / ordinary RS256 verification', value: ref.ratio, target: 5, max: true, fmt: fmtBudgetRatio, reference: true });
+  const cnt = (n) => String(n);
+  budget.push({ check: `JWKS: fetches per URI per interval, sweep through ${sweep.ids} known ids`, value: sweep.maxPerUri, target: 1, max: true, fmt: cnt });
+  return out.join('\n');
+}
+
 /** Budget figures with three decimals, so that a ratio just under its target does not print as equal to it. */
 const fmtBudgetRatio = (r) => (Number.isFinite(r) ? `${r.toFixed(3)}×` : 'n/a');
 
@@ -282,6 +309,12 @@ async function main() {
     console.log(`${s}\n`);
     sections.push(s);
   }
+  if (ONLY.has('hostile')) {
+    c.log(`[${elapsed()}] hostile …`);
+    const s = hostileSection(await runHostile(), budget);
+    console.log(`${s}\n`);
+    sections.push(s);
+  }
   if (ONLY.has('keys')) {
     c.log(`[${elapsed()}] keys …`);
     const s = keysFoundSection(await runKeysFound(), budget, fmtBudgetRatio);
@@ -302,7 +335,7 @@ async function main() {
   const footer = `${met} of ${counted.length} budget lines met; total run time ${elapsed()}.`;
   console.log(footer);
 
-  const all = ['core', 'http', 'jwks', 'memory'].every((p) => ONLY.has(p));
+  const all = ['core', 'http', 'jwks', 'hostile', 'memory'].every((p) => ONLY.has(p));
   if (all && process.env.BENCH_NO_RESULTS !== '1') {
     const doc = [
       '# Benchmark results',

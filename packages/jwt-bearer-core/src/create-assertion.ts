@@ -1,6 +1,6 @@
 import { constants, createPrivateKey, createSecretKey, KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { isAlgorithm } from './jose/algorithms';
+import { isAlgorithm, rsaKeyProblem } from './jose/algorithms';
 import type { Algorithm, Jwk } from './types';
 
 /** Options of {@link createAssertion}. */
@@ -78,6 +78,12 @@ export function createAssertion(options: CreateAssertionOptions): string {
   const key = signingKey(options.key);
   const alg = options.algorithm ?? defaultAlgorithm(key);
   if (!isAlgorithm(alg)) throw new TypeError(`createAssertion: unsupported algorithm ${JSON.stringify(alg)}`);
+  if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
+    // Checked here so the caller gets the reason in our words, not jsonwebtoken's; and a key the
+    // verifiers refuse (DESIGN §9) is not used to sign assertions that could never be accepted.
+    const problem = rsaKeyProblem(key, `the ${alg} key`);
+    if (problem !== undefined) throw new TypeError(`createAssertion: option "key" is not usable: ${problem} (RFC 7518 §3.3)`);
+  }
   const iat = options.issuedAt === undefined ? Math.floor(Date.now() / 1000) : options.issuedAt;
   const base = iat ?? Math.floor(Date.now() / 1000);
   const payload: Record<string, unknown> = {

@@ -243,6 +243,8 @@ export class JwksServer {
   rawBody = '';
   jwks: { keys: unknown[] } = { keys: [] };
   lastHeaders: http.IncomingHttpHeaders | undefined;
+  /** Requests by path and query: fetches per key set URI. */
+  readonly byUrl = new Map<string, number>();
   url = '';
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server = http.createServer((req, res) => this.handle(req, res));
@@ -257,6 +259,7 @@ export class JwksServer {
   /** Back to a healthy server serving `keys`, request count zeroed. */
   reset(keys: unknown[] = []): void {
     this.requests = 0;
+    this.byUrl.clear();
     this.mode = 'ok';
     this.jwks = { keys };
     this.lastHeaders = undefined;
@@ -269,6 +272,7 @@ export class JwksServer {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.requests += 1;
+    this.byUrl.set(req.url ?? '', (this.byUrl.get(req.url ?? '') ?? 0) + 1);
     this.lastHeaders = req.headers;
     switch (this.mode) {
       case 'ok':
@@ -369,3 +373,14 @@ export function certificateInfo(pem: string): { der: Buffer; x5t: string; x5tS25
     x5tS256: crypto.createHash('sha256').update(der).digest('base64url'),
   };
 }
+
+/** An RSA public JWK with a random odd modulus of `bits` bits and exponent `e`: importable, never verifying. */
+export function hostileRsaJwk(bits: number, e: bigint, extra: Partial<Jwk> = {}): Jwk {
+  const n = crypto.randomBytes(bits / 8);
+  n[0]! |= 0x80;
+  n[n.length - 1]! |= 1;
+  let hex = e.toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  return { kty: 'RSA', n: n.toString('base64url'), e: Buffer.from(hex, 'hex').toString('base64url'), ...extra };
+}
+

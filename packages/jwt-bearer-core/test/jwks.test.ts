@@ -21,6 +21,7 @@ import {
   GRANT_ISSUER,
   grantClaims,
   grantRequest,
+  hostileRsaJwk,
   ISSUER,
   JwksServer,
   jwkWithKid,
@@ -30,6 +31,8 @@ import {
   signJws,
   type TestKeyPair,
 } from './helpers';
+import { ALGORITHMS } from '../src/jose/algorithms';
+import { MAX_KEYS_TRIED } from '../src/trust/keys';
 
 let server: JwksServer;
 let keyA: TestKeyPair;
@@ -140,19 +143,21 @@ describe('fetching and caching a JWK Set (DESIGN §6)', () => {
     expect(server.requests).toBe(2);
   });
 
-  it('picks up a key rotated in (new kid) without restart once the cooldown has passed', async () => {
+  it('issue 13: a key rotated in (new kid) is fetched at first sight, even just after a periodic fetch', async () => {
     const clock = new Clock();
     const auth = authenticator(clock);
     await expect(verify(auth, clock, 'a')).resolves.toBeDefined();
     server.jwks = { keys: [jwkWithKid(keyA, 'a'), jwkWithKid(keyB, 'b')] };
     clock.advance(5);
-    // Inside the cooldown the unknown kid is refused at once, without a fetch.
-    await expectRejected(verify(auth, clock, 'b', keyB), 'ERR_KEY_NOT_FOUND', 'invalid_client', 401);
-    expect(server.requests).toBe(1);
-    clock.advance(6);
+    // Inside the cooldown of that (non-miss) fetch, the new kid is fetched at once.
     await expect(verify(auth, clock, 'b', keyB)).resolves.toBeDefined();
     expect(server.requests).toBe(2);
     await expect(verify(auth, clock, 'b', keyB)).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+    // A fetch for a miss happened within the cooldown: the next unknown kid is refused without a fetch.
+    server.jwks = { keys: [jwkWithKid(keyA, 'a'), jwkWithKid(keyB, 'b'), jwkWithKid(ec, 'c')] };
+    clock.advance(5);
+    await expectRejected(verify(auth, clock, 'c', ec), 'ERR_KEY_NOT_FOUND', 'invalid_client', 401);
     expect(server.requests).toBe(2);
   });
 
@@ -254,7 +259,7 @@ describe('maxKeySets bounds the key sets held', () => {
   const as = (auth: ClientAuthenticator, clock: Clock, id: string) =>
     auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)));
 
-  it('also for registrations from a lookup function: an evicted set is fetched again, not kept alive by its registration', async () => {
+  it('also for registrations from a lookup function: a dropped set keeps its keys within the refetch interval, and fetches again after it', async () => {
     const clock = new Clock();
     // One key set URI per client (the server answers the same set on every path).
     const auth = bounded(clock, 2, (clientId) => ({ clientId, jwksUri: `${server.url}?client=${clientId}` }));
@@ -262,13 +267,19 @@ describe('maxKeySets bounds the key sets held', () => {
     await as(auth, clock, 'c2');
     await as(auth, clock, 'c1');
     expect(server.requests).toBe(2);
-    // A third set: the least recently used one (c2's) is dropped.
+    // A third set: the least recently used one (c2's) is dropped from the cache.
     await expect(as(auth, clock, 'c3')).resolves.toMatchObject({ clientId: 'c3' });
     expect(server.requests).toBe(3);
-    await as(auth, clock, 'c1');
-    expect(server.requests).toBe(3);
+    // Fetched less than a cooldown ago: its keys were kept, no new fetch.
     await expect(as(auth, clock, 'c2')).resolves.toMatchObject({ clientId: 'c2' });
-    expect(server.requests).toBe(4);
+    expect(server.requests).toBe(3);
+    // After the cooldown, a set dropped (c3's, by c4) fetches its keys again.
+    clock.advance(SMALL.cooldown!);
+    await as(auth, clock, 'c4');
+    await as(auth, clock, 'c5');
+    expect(server.requests).toBe(5);
+    await expect(as(auth, clock, 'c3')).resolves.toMatchObject({ clientId: 'c3' });
+    expect(server.requests).toBe(6);
   });
 
   it('a dropped set keeps its cooldown: a failing endpoint is not fetched again before its Retry-After', async () => {
@@ -506,4 +517,166 @@ describe('an unavailable key source is the server fault: 503, never invalid_clie
     expect(err.error).not.toBe('invalid_client');
     expect(err.status).toBe(503);
   });
+});
+
+describe('key rotation without downtime (issue 13), abuse-proof (DESIGN §6)', () => {
+  it('a client that rotates its key and signs without kid is accepted at once: one refresh when no key verifies', async () => {
+    server.reset([keyA.publicJwk]);
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, undefined, keyA)).resolves.toBeDefined();
+    expect(server.requests).toBe(1);
+    // The client rotates: its set now holds only the new key, and it signs with it, still without kid.
+    server.jwks = { keys: [keyB.publicJwk] };
+    clock.advance(2);
+    await expect(verify(auth, clock, undefined, keyB)).resolves.toMatchObject({ clientId: CLIENT_ID });
+    expect(server.requests).toBe(2);
+    await expect(verify(auth, clock, undefined, keyB)).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+  });
+
+  it('a key replaced under the same kid is picked up the same way', async () => {
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await expect(verify(auth, clock, 'a', keyA)).resolves.toBeDefined();
+    server.jwks = { keys: [jwkWithKid(keyB, 'a')] };
+    clock.advance(1);
+    await expect(verify(auth, clock, 'a', keyB)).resolves.toBeDefined();
+    expect(server.requests).toBe(2);
+  });
+
+  it('junk signatures make at most one refresh per cooldown, and the refresh serves a rotation in the same window', async () => {
+    server.reset([keyA.publicJwk]);
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await verify(auth, clock, undefined, keyA);
+    clock.advance(1);
+    const junk = () => verify(auth, clock, undefined, keyB);
+    const flood = await Promise.allSettled(Array.from({ length: 100 }, junk));
+    expect(flood.every((r) => r.status === 'rejected' && (r.reason as { code: string }).code === 'ERR_SIGNATURE_INVALID')).toBe(true);
+    expect(server.requests).toBe(2);
+    for (let i = 0; i < 20; i++) {
+      clock.advance(0.4);
+      await expectRejected(junk(), 'ERR_SIGNATURE_INVALID', 'invalid_client', 401);
+    }
+    expect(server.requests).toBe(2);
+    // Unknown kids share the same budget: no fetch either.
+    await expectRejected(verify(auth, clock, 'zzz', keyB), 'ERR_SIGNATURE_INVALID');
+    expect(server.requests).toBe(2);
+    // After the cooldown, the next failure refreshes once more.
+    clock.advance(SMALL.cooldown!);
+    await Promise.allSettled(Array.from({ length: 50 }, junk));
+    expect(server.requests).toBe(3);
+  });
+
+  it('a refresh after a failed signature that cannot fetch answers 503 (the new key may be in that set)', async () => {
+    server.reset([keyA.publicJwk]);
+    const clock = new Clock();
+    const auth = authenticator(clock);
+    await verify(auth, clock, undefined, keyA);
+    server.mode = 'status500';
+    clock.advance(1);
+    await expectRejected(verify(auth, clock, undefined, keyB), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    // The cached key keeps working.
+    await expect(verify(auth, clock, undefined, keyA)).resolves.toBeDefined();
+  });
+});
+
+describe('one key set per URI, and a refetch interval that survives eviction (DESIGN §9, issue 12 finding 3)', () => {
+  /** A well-formed assertion of client `id` with a random signature (nothing to sign: the sweep stays cheap). */
+  const junkFor = (clock: Clock, id: string, kid?: string) => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const header = part({ alg: 'RS256', ...(kid ? { kid } : {}) });
+    return clientRequest(`${header}.${part(clientClaims({ iss: id, sub: id }, clock.seconds))}.${crypto.randomBytes(256).toString('base64url')}`);
+  };
+
+  it('two registrations sharing one URI share one set: no refetch ping-pong when sets are dropped', async () => {
+    const clock = new Clock();
+    const other = `${server.url}?other`;
+    const auth = createClientAuthenticator({
+      issuer: ISSUER,
+      now: clock.now,
+      replayStore: new MemoryReplayStore(),
+      jwksOptions: { ...SMALL, maxKeySets: 1 },
+      // A lookup function: each answer is compiled on its own, yet both name one URI.
+      clients: (clientId) => ({ clientId, jwksUri: clientId === 'x' ? other : server.url }),
+    });
+    const as = (id: string) => auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)));
+    for (let round = 0; round < 10; round++) {
+      for (const id of ['one', 'x', 'two', 'x']) await expect(as(id)).resolves.toMatchObject({ clientId: id });
+      clock.advance(0.5);
+    }
+    expect(server.byUrl.get('/.well-known/jwks.json')).toBe(1);
+    expect(server.byUrl.get('/.well-known/jwks.json?other')).toBe(1);
+  });
+
+  it('a sweep of junk assertions through 3,000 known client ids (more than maxKeySets) fetches each URI at most once per interval', async () => {
+    const clock = new Clock();
+    const ids = Array.from({ length: 3000 }, (_, i) => `client-${i}`);
+    const registrations = ids.map((clientId) => ({ clientId, jwksUri: `${server.url}?${clientId}` }));
+    const auth = createClientAuthenticator({
+      issuer: ISSUER,
+      now: clock.now,
+      replayStore: new MemoryReplayStore(),
+      // A generous timeout: 100 fetches at once on a busy machine must not fail for slowness.
+      jwksOptions: { ...SMALL, maxKeySets: 100, timeout: 10_000 },
+      clients: registrations,
+    });
+    const sweep = async (kid: () => string | undefined) => {
+      for (let i = 0; i < ids.length; i += 100) {
+        const batch = ids.slice(i, i + 100).map((id) => auth.authenticate(junkFor(clock, id, kid())));
+        const settled = await Promise.allSettled(batch);
+        for (const r of settled) expect((r as PromiseRejectedResult).reason).toMatchObject({ status: 401 });
+      }
+    };
+    // Random kids, then no kid (signature failures), then random kids again: all within one interval.
+    await sweep(() => crypto.randomUUID());
+    clock.advance(3);
+    await sweep(() => undefined);
+    clock.advance(3);
+    await sweep(() => crypto.randomUUID());
+    expect(server.byUrl.size).toBe(3000);
+    expect(Math.max(...server.byUrl.values())).toBe(1);
+    // Legitimate traffic right after the sweep: the kept keys verify, nothing is fetched again.
+    const before = server.requests;
+    for (const id of ids.slice(0, 50)) {
+      await expect(auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)))).resolves.toBeDefined();
+    }
+    expect(server.requests).toBe(before);
+  }, 60_000);
+});
+
+describe('hostile remote key sets (DESIGN §9)', () => {
+  it('a set whose only key is a 1024-bit RSA key is a 503 whose detail says why (issue 14)', async () => {
+    server.reset([jwkWithKid(rsaKeyPair(1024), 'old')]);
+    const clock = new Clock();
+    const err = await expectRejected(verify(authenticator(clock), clock, 'old'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    expect(err.detail).toMatch(/JWKS holds no usable signing key: RSA key keys\[0\] \(kid "old"\) has 1024 bits, at least 2048 required/);
+  });
+
+  it('100 keys sharing one kid: a junk assertion costs at most MAX_KEYS_TRIED checks, also when it triggers a refresh', async () => {
+    server.reset(Array.from({ length: 100 }, () => hostileRsaJwk(2048, 65537n, { kid: 'k' })));
+    const clock = new Clock();
+    const auth = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: [{ clientId: CLIENT_ID, jwksUri: server.url }],
+      now: clock.now,
+      offload: 'never',
+      jwksOptions: SMALL,
+    });
+    const calls = jest.spyOn(ALGORITHMS.RS256, 'verify');
+    try {
+      for (let i = 0; i < 3; i++) {
+        calls.mockClear();
+        await expectRejected(verify(auth, clock, 'k', keyB), 'ERR_SIGNATURE_INVALID');
+        expect(calls.mock.calls.length).toBeLessThanOrEqual(MAX_KEYS_TRIED);
+        expect(calls.mock.calls.length).toBeGreaterThan(0);
+        clock.advance(SMALL.cooldown!);
+      }
+      // One fetch, then one refresh per cooldown after a failure: the same keys are not tried twice.
+      expect(server.requests).toBe(3);
+    } finally {
+      calls.mockRestore();
+    }
+  }, 30_000);
 });

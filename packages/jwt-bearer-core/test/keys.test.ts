@@ -1,7 +1,8 @@
 import * as crypto from 'node:crypto';
 import { createClientAuthenticator, createGrantVerifier } from '../src';
 import { ALGORITHMS } from '../src/jose/algorithms';
-import { importJwk, importJwkSet, importPublicKey, importSecret, MAX_KEYS_TRIED, selectKeys, StaticKeySource, type KeyEntry } from '../src/trust/keys';
+import type { Jwk } from '../src/types';
+import { importJwk, importJwkSet, importPublicKey, importSecret, MAX_KEYS_TRIED, MAX_VERIFY_COST, parseJwk, selectKeys, StaticKeySource, type KeyEntry } from '../src/trust/keys';
 import {
   certificateInfo,
   CLIENT_ID,
@@ -13,6 +14,7 @@ import {
   GRANT_ISSUER,
   grantClaims,
   grantRequest,
+  hostileRsaJwk,
   ISSUER,
   jwkWithKid,
   rsaKeyPair,
@@ -100,7 +102,7 @@ describe('importPublicKey()', () => {
   });
 
   it('refuses an RSA key under 2048 bits (RFC 7518 §3.3), garbage, and non-key values', () => {
-    expect(() => importPublicKey(rsaKeyPair(1024).publicPem, 'opt.publicKey')).toThrow(/opt\.publicKey fits no supported algorithm/);
+    expect(() => importPublicKey(rsaKeyPair(1024).publicPem, 'opt.publicKey')).toThrow(/opt\.publicKey is not usable: RSA key has 1024 bits, at least 2048 required/);
     expect(() => importPublicKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', 'opt.publicKey')).toThrow(/not a valid PEM/);
     expect(() => importPublicKey({ kty: 'oct', k: 'abc' }, 'opt.publicKey')).toThrow(/not a usable public signing JWK/);
     expect(() => importPublicKey(42 as never, 'opt.publicKey')).toThrow(/must be a PEM string, a JWK or a KeyObject/);
@@ -135,7 +137,7 @@ describe('importJwkSet()', () => {
     expect(() => importJwkSet({} as never, 'opt.jwks')).toThrow(/opt\.jwks must be a JWK Set/);
     expect(() => importJwkSet(null as never, 'opt.jwks')).toThrow(/opt\.jwks must be a JWK Set/);
     expect(() => importJwkSet({ keys: [rsaA.privateJwk] }, 'opt.jwks')).toThrow(/opt\.jwks\.keys\[0\] is a private key/);
-    expect(() => importJwkSet({ keys: [{ kty: 'oct', k: 'x' }] }, 'opt.jwks')).toThrow(/opt\.jwks holds no usable public signing key/);
+    expect(() => importJwkSet({ keys: [{ kty: 'oct', k: 'x' }] }, 'opt.jwks')).toThrow(/opt\.jwks holds no usable signing key: oct key keys\[0\] is not an RSA, EC or OKP key/);
   });
 });
 
@@ -268,5 +270,98 @@ describe('key selection end to end (DESIGN §6)', () => {
     const s = secret(32);
     const clients = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, clientSecret: s }] });
     await expect(clients.authenticate(clientRequest(signJws({ alg: 'HS256' }, clientClaims(), Buffer.from(s))))).resolves.toMatchObject({ method: 'client_secret_jwt' });
+  });
+});
+
+describe('hostile key sets: RSA size and exponent refused at import (DESIGN §9, issue 12 finding 2)', () => {
+  const huge = (2n ** 3071n) | 1n;
+
+  it('refuses a JWK outside 2048–8192 bits or with an exponent above 2^32, with the reason', () => {
+    expect(importJwk(hostileRsaJwk(3072, huge))).toBeUndefined();
+    expect(parseJwk(hostileRsaJwk(3072, huge, { kid: 'h' }))).toBe('RSA key (kid "h") has a public exponent above 2^32');
+    expect(parseJwk(hostileRsaJwk(2048, 2n ** 32n + 1n))).toMatch(/public exponent above 2\^32/);
+    expect(parseJwk(hostileRsaJwk(8192 + 64, 65537n))).toBe('RSA key has 8256 bits, at most 8192 accepted');
+    expect(parseJwk(rsaKeyPair(1024).publicJwk, 'keys[0]')).toBe('RSA key keys[0] has 1024 bits, at least 2048 required');
+    // The limits themselves are accepted.
+    expect(importJwk(hostileRsaJwk(8192, 65537n))).toBeDefined();
+    expect(importJwk(hostileRsaJwk(2048, 2n ** 32n - 1n))).toBeDefined();
+  });
+
+  it('refuses such keys given as a PEM, a KeyObject, a certificate and inside an inline jwks, naming the option', () => {
+    const key = crypto.createPublicKey({ key: hostileRsaJwk(3072, huge) as crypto.JsonWebKey, format: 'jwk' });
+    const pem = key.export({ type: 'spki', format: 'pem' }).toString();
+    expect(() => importPublicKey(pem, 'opt.publicKey')).toThrow(/opt\.publicKey is not usable: RSA key has a public exponent above 2\^32/);
+    expect(() => importPublicKey(key, 'opt.publicKey')).toThrow(/opt\.publicKey is not usable: RSA key has a public exponent above 2\^32/);
+    const cert = selfSignedCertificate({ ...rsaA, publicKey: key } as TestKeyPair, 'hostile');
+    expect(() => importPublicKey(cert, 'opt.publicKey')).toThrow(/opt\.publicKey is not usable: RSA key has a public exponent above 2\^32/);
+    expect(() => importJwkSet({ keys: [hostileRsaJwk(3072, huge, { kid: 'h' })] }, 'opt.jwks')).toThrow(
+      /opt\.jwks holds no usable signing key: RSA key keys\[0\] \(kid "h"\) has a public exponent above 2\^32/,
+    );
+    // Issue 14: a JWKS whose only key is a 1024-bit RSA key says why.
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, jwks: { keys: [jwkWithKid(rsaKeyPair(1024), 'old')] } }] })).toThrow(
+      /clients\[0\]\.jwks" holds no usable signing key: RSA key keys\[0\] \(kid "old"\) has 1024 bits, at least 2048 required/,
+    );
+  });
+});
+
+describe('hostile key sets: key choice bounded on every branch (DESIGN §9, issue 12 finding 2)', () => {
+  const rs256 = ALGORITHMS.RS256;
+  let calls: jest.SpyInstance;
+  beforeEach(() => {
+    calls = jest.spyOn(rs256, 'verify');
+  });
+  afterEach(() => calls.mockRestore());
+
+  /** Verifies one junk assertion against `keys` and returns the signature checks it cost. */
+  async function checksFor(keys: Jwk[], header: Record<string, unknown>): Promise<number> {
+    const clients = createClientAuthenticator({ issuer: ISSUER, offload: 'never', clients: [{ clientId: CLIENT_ID, jwks: { keys } }] });
+    const junk = signJws({ alg: 'RS256', ...header }, clientClaims(), rsaA.privateKey);
+    calls.mockClear();
+    await expectRejected(clients.authenticate(clientRequest(junk)), 'ERR_SIGNATURE_INVALID', 'invalid_client', 401);
+    return calls.mock.calls.length;
+  }
+
+  const hundred = (extra: (i: number) => Record<string, unknown>, bits = 3072, e = 65537n) =>
+    Array.from({ length: 100 }, (_, i) => hostileRsaJwk(bits, e, extra(i)));
+
+  it.each([
+    ['100 keys sharing one kid', () => hundred(() => ({ kid: 'k' })), { kid: 'k' }],
+    ['100 keys sharing one x5t#S256', () => hundred(() => ({ 'x5t#S256': 'same' })), { 'x5t#S256': 'same' }],
+    ['100 keys sharing one x5t', () => hundred(() => ({ x5t: 'same' })), { x5t: 'same' }],
+    ['100 keys without kid, no hint', () => hundred(() => ({})), {}],
+    ['100 unnamed keys, a kid that names none', () => hundred(() => ({})), { kid: 'nope' }],
+    ['100 keys without thumbprints, a thumbprint that names none', () => hundred(() => ({})), { 'x5t#S256': 'nope' }],
+  ])('%s (3072-bit): at most MAX_KEYS_TRIED checks, within the cost budget', async (_name, keys, header) => {
+    const checks = await checksFor(keys(), header);
+    expect(checks).toBeGreaterThan(0);
+    expect(checks).toBeLessThanOrEqual(MAX_KEYS_TRIED);
+    // 3072-bit keys cost (3072/2048)² = 2.25 checks of a 2048-bit key each: three fit the budget.
+    expect(checks).toBe(Math.floor(MAX_VERIFY_COST / 2.25));
+  });
+
+  it('100 keys of 2048 bits sharing one kid: MAX_KEYS_TRIED checks', async () => {
+    expect(await checksFor(hundred(() => ({ kid: 'k' }), 2048), { kid: 'k' })).toBe(MAX_KEYS_TRIED);
+  });
+
+  it('100 keys with the largest exponent accepted sharing one kid: one check (each costs more than the budget)', async () => {
+    expect(await checksFor(hundred(() => ({ kid: 'k' }), 3072, 2n ** 32n - 1n), { kid: 'k' })).toBe(1);
+  });
+});
+
+describe('x5t / x5t#S256 compared without base64 padding (DESIGN §9, issue 13: MSAL for Python pads them)', () => {
+  it('finds a certificate named by a padded x5t or x5t#S256', async () => {
+    const info = certificateInfo(certB);
+    const grants = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, publicKey: certB }] });
+    const padded = (s: string) => `${s}${'='.repeat((4 - (s.length % 4)) % 4)}`;
+    expect(padded(info.x5t)).toMatch(/=$/); // SHA-1: 20 bytes, 27 characters, one "=" of padding
+    await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', x5t: padded(info.x5t) }, grantClaims(), rsaB.privateKey)))).resolves.toBeDefined();
+    await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', 'x5t#S256': padded(info.x5tS256) }, grantClaims(), rsaB.privateKey)))).resolves.toBeDefined();
+    const clients = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: [{ clientId: CLIENT_ID, jwks: { keys: [{ ...rsaA.publicJwk, x5t: 'dGh1bWI=' }, { ...rsaB.publicJwk, x5t: 'b3RoZXI' }] } }],
+    });
+    // Padding on either side: the JWK member and the header.
+    await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', x5t: 'dGh1bWI' }, clientClaims(), rsaA.privateKey)))).resolves.toBeDefined();
+    await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', x5t: 'b3RoZXI=' }, clientClaims(), rsaB.privateKey)))).resolves.toBeDefined();
   });
 });

@@ -228,7 +228,7 @@ describe('every bad option throws a TypeError naming it', () => {
   });
 
   it('RFC 7518 §3.3: an RSA public key under 2048 bits is refused at configuration', () => {
-    expect(clientError({ clients: [{ clientId: CLIENT_ID, publicKey: smallRsa.publicPem }] })).toMatch(/"clients\[0\]\.publicKey" fits no supported algorithm/);
+    expect(clientError({ clients: [{ clientId: CLIENT_ID, publicKey: smallRsa.publicPem }] })).toMatch(/"clients\[0\]\.publicKey" is not usable: RSA key has 1024 bits, at least 2048 required/);
     expect(clientError({ clients: [{ clientId: CLIENT_ID, publicKey: smallRsa.publicKey }] })).toMatch(/"clients\[0\]\.publicKey"/);
     expect(clientError({ clients: [{ clientId: CLIENT_ID, jwks: { keys: [smallRsa.publicJwk] } }] })).toMatch(/"clients\[0\]\.jwks" holds no usable/);
   });

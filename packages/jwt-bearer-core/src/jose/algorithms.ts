@@ -49,14 +49,60 @@ function asymmetric(
 }
 
 /** RSA keys below 2048 bits are refused, as RFC 7518 §3.3 / §3.5 require. */
-const MIN_RSA_BITS = 2048;
+export const MIN_RSA_BITS = 2048;
+/** RSA keys above 8192 bits are refused: each verification would cost 16× a 2048-bit one or more. */
+export const MAX_RSA_BITS = 8192;
+/** RSA public exponents above 2^32 are refused: real keys use 65537, and a huge one makes each check slow. */
+export const MAX_RSA_EXPONENT = 2n ** 32n;
+
+/**
+ * Why an RSA public key is refused, or `undefined` when its modulus is 2048–8192 bits and its
+ * public exponent at most 2^32 (DESIGN §9). `name` names the key in the message.
+ */
+export function rsaKeyProblem(key: KeyObject, name: string): string | undefined {
+  const details = key.asymmetricKeyDetails;
+  const bits = details?.modulusLength ?? 0;
+  if (bits < MIN_RSA_BITS) return `${name} has ${bits} bits, at least ${MIN_RSA_BITS} required`;
+  if (bits > MAX_RSA_BITS) return `${name} has ${bits} bits, at most ${MAX_RSA_BITS} accepted`;
+  const e = details?.publicExponent;
+  if (typeof e !== 'bigint' || e > MAX_RSA_EXPONENT) return `${name} has a public exponent above 2^32`;
+  return undefined;
+}
 
 function rsaFits(allowPss: boolean) {
   return (key: KeyObject): boolean => {
     const type = key.asymmetricKeyType;
     if (key.type !== 'public' || !(type === 'rsa' || (allowPss && type === 'rsa-pss'))) return false;
-    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS;
+    return rsaKeyProblem(key, '') === undefined;
   };
+}
+
+/**
+ * Rough CPU cost of one signature check with `key`, in checks with a 2048-bit RSA key of exponent
+ * 65537 (the cheapest common check). Used to bound the keys tried for one assertion.
+ * RSA: a modular exponentiation, quadratic in the modulus size and linear in the exponent's
+ * squarings and multiplications. The EC and EdDSA figures were measured with node:crypto on x86-64.
+ */
+export function verifyCost(key: KeyObject): number {
+  if (key.type === 'secret') return 0.1;
+  const details = key.asymmetricKeyDetails;
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+    case 'rsa-pss': {
+      const bits = details?.modulusLength ?? MIN_RSA_BITS;
+      const e = (details?.publicExponent ?? 65537n).toString(2);
+      let ones = 0;
+      for (let i = 0; i < e.length; i++) if (e.charCodeAt(i) === 49) ones += 1;
+      const steps = e.length - 1 + (ones - 1);
+      return (bits / MIN_RSA_BITS) ** 2 * (Math.max(steps, 4) / 17);
+    }
+    case 'ec':
+      return details?.namedCurve === 'secp521r1' ? 50 : details?.namedCurve === 'secp384r1' ? 20 : 2;
+    case 'ed448':
+      return 10;
+    default:
+      return 3;
+  }
 }
 
 function rsa(name: Algorithm, hash: string): AlgorithmSpec {

@@ -76,11 +76,18 @@ export function verifySignature(party: Party<unknown>, spec: AlgorithmSpec, deco
   return verifyWith(party, spec, decoded, options, selected as Selection);
 }
 
-function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection): void | Promise<void> {
+function verifyWith(
+  party: Party<unknown>,
+  spec: AlgorithmSpec,
+  decoded: DecodedAssertion,
+  options: ResolvedOptions,
+  selection: Selection,
+  retried = false,
+): void | Promise<void> {
   if (selection.keys.length === 0) {
     reject('ERR_KEY_NOT_FOUND', options.use, `no ${spec.name} key of ${describe(party.id)} matches kid ${describe(decoded.header.kid)}`);
   }
-  if (spec.verifyOffThread && options.offloader.start()) return verifyOffThread(party, spec, decoded, options, selection);
+  if (spec.verifyOffThread && options.offloader.start()) return verifyOffThread(party, spec, decoded, options, selection, retried);
   for (const entry of selection.keys) {
     let valid = false;
     try {
@@ -91,11 +98,18 @@ function verifyWith(party: Party<unknown>, spec: AlgorithmSpec, decoded: Decoded
     }
     if (valid) return;
   }
-  signatureInvalid(party, spec, options, selection);
+  return retryOrReject(party, spec, decoded, options, selection, retried);
 }
 
 /** {@link verifyWith} on libuv's thread pool, one candidate key after the other. */
-async function verifyOffThread(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection): Promise<void> {
+async function verifyOffThread(
+  party: Party<unknown>,
+  spec: AlgorithmSpec,
+  decoded: DecodedAssertion,
+  options: ResolvedOptions,
+  selection: Selection,
+  retried: boolean,
+): Promise<void> {
   try {
     for (const entry of selection.keys) {
       if (await spec.verifyOffThread!(entry.key, decoded.signingInput, decoded.signature)) return;
@@ -103,7 +117,21 @@ async function verifyOffThread(party: Party<unknown>, spec: AlgorithmSpec, decod
   } finally {
     options.offloader.done();
   }
-  signatureInvalid(party, spec, options, selection);
+  return retryOrReject(party, spec, decoded, options, selection, retried);
+}
+
+/**
+ * No key verified. A key source that can learn of new keys (a remote JWK Set whose owner rotated
+ * its key) gets one chance to refresh, within its cooldown, and the new keys one try; otherwise,
+ * or when that fails too, the signature is invalid.
+ */
+function retryOrReject(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection, retried: boolean): Promise<void> {
+  const next = retried ? undefined : party.source.refreshForFailure?.(spec, decoded.header, selection);
+  if (next === undefined) signatureInvalid(party, spec, options, selection);
+  return next.then((fresh) => {
+    if (fresh === undefined || fresh.keys.length === 0) signatureInvalid(party, spec, options, selection);
+    return verifyWith(party, spec, decoded, options, fresh, true);
+  });
 }
 
 function signatureInvalid(party: Party<unknown>, spec: AlgorithmSpec, options: ResolvedOptions, selection: Selection): never {
