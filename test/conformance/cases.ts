@@ -173,13 +173,13 @@ function clientOptions(f: Fixtures, extra: Partial<ClientMiddlewareOptions> = {}
 // ---------------------------------------------------------------------------------------------
 
 /** RFC 6749 §5.1 / §5.2: JSON, never cached. */
-const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+export const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
-function fails(status: number, error: OAuthErrorName, code: ErrorCode, extra: HeaderExpectations = {}, mustNotContain?: string[]): Outcome {
+export function fails(status: number, error: OAuthErrorName, code: ErrorCode, extra: HeaderExpectations = {}, mustNotContain?: string[]): Outcome {
   return { kind: 'error', status, error, code, headers: { ...NO_STORE, 'www-authenticate': null, 'retry-after': null, ...extra }, ...(mustNotContain ? { mustNotContain } : {}) };
 }
 
-const grantFails = (code: ErrorCode) => fails(400, 'invalid_grant', code);
+export const grantFails = (code: ErrorCode) => fails(400, 'invalid_grant', code);
 const clientFails = (code: ErrorCode, extra: HeaderExpectations = {}) => fails(401, 'invalid_client', code, extra);
 const badRequest = (code: ErrorCode) => fails(400, 'invalid_request', code);
 /** RFC 9110 §10.2.3: a 503 says when to retry, in whole seconds. */

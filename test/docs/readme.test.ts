@@ -12,7 +12,8 @@ const OPTIONS = [
   'issuer', 'audiences', 'issuers', 'clients', 'audienceMode', 'algorithms', 'clockTolerance', 'maxLifetime',
   'requireJti', 'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions.timeout',
   'jwksOptions.cacheMaxAge', 'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes',
-  'jwksOptions.maxKeys', 'jwksOptions.maxKeySets', 'now', 'offload',
+  'jwksOptions.maxKeys', 'jwksOptions.maxKeySets', 'now', 'offload', 'resources', 'requireResource', 'dpop',
+  'dpop.tokenEndpoint', 'dpop.algorithms', 'dpop.maxAge',
 ];
 
 describe('jwt-bearer-core README', () => {

@@ -70,6 +70,17 @@ export function describeAdapterOptions<M extends { name: string; length: number 
       ['clockTolerance negative', { ...grantOptions(), clockTolerance: -5 }, /option "clockTolerance"/],
       ['an unknown jwksOptions member', { ...grantOptions(), jwksOptions: { timeot: 100 } }, /unknown option "timeot"/],
       ['an issuer with two key sources', { issuer: AS, issuers: [{ issuer: 'x', publicKey: 'a', secret: 'b' }] }, /option "issuers\[0\]"/],
+      ['authenticatedClient not a function', { ...grantOptions(), authenticatedClient: 'basic' }, /option "authenticatedClient" must be a function/],
+      ['profiles with an unknown profile', { issuer: AS, issuers: [{ ...grantOptions().issuers[0], profiles: ['saml'] }] }, /option "issuers\[0\]\.profiles"/],
+      ['profiles empty', { issuer: AS, issuers: [{ ...grantOptions().issuers[0], profiles: [] }] }, /option "issuers\[0\]\.profiles"/],
+      ['resources not URIs', { ...grantOptions(), resources: ['mcp'] }, /option "resources"/],
+      ['resources with a fragment', { ...grantOptions(), resources: ['https://mcp.example.com/#x'] }, /option "resources"/],
+      ['requireResource not a boolean', { ...grantOptions(), requireResource: 'yes' }, /option "requireResource"/],
+      ['dpop without tokenEndpoint', { ...grantOptions(), dpop: {} }, /option "dpop\.tokenEndpoint"/],
+      ['dpop.tokenEndpoint over plain http to a remote host', { ...grantOptions(), dpop: { tokenEndpoint: 'http://as.example.com/token' } }, /option "dpop\.tokenEndpoint"/],
+      ['dpop.algorithms with a MAC', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', algorithms: ['HS256'] } }, /option "dpop\.algorithms"/],
+      ['dpop.maxAge zero', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', maxAge: 0 } }, /option "dpop\.maxAge"/],
+      ['an unknown dpop member', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', nonce: true } }, /unknown option "nonce" in dpop/],
     ])('%s: TypeError naming it', (_label, options, message) => {
       expect(typeErrorOf(grantWith(options)).message).toMatch(message);
     });
@@ -110,6 +121,24 @@ export function describeAdapterOptions<M extends { name: string; length: number 
       expect(middleware.length).toBe(arity);
     });
   });
+
+  describe('metadata (RFC 8414 §2)', () => {
+    test('each middleware exposes the fields its options imply, read-only', () => {
+      const grant = adapter.jwtBearerGrant({ ...grantOptions(), issuers: [...grantOptions().issuers, { issuer: 'https://idp.example', publicKey: svcKeys.publicKey, profiles: ['id-jag'] }] }) as M & { metadata: Record<string, unknown> };
+      const client = adapter.clientAssertion(clientOptions()) as M & { metadata: Record<string, unknown> };
+      expect(grant.metadata).toEqual({
+        grant_types_supported: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+        authorization_grant_profiles_supported: ['urn:ietf:params:oauth:grant-profile:id-jag'],
+      });
+      expect(client.metadata.token_endpoint_auth_methods_supported).toEqual(['private_key_jwt']);
+      expect(() => {
+        (grant as { metadata: unknown }).metadata = {};
+      }).toThrow(TypeError);
+      expect(() => {
+        (client.metadata.token_endpoint_auth_methods_supported as string[]).push('none');
+      }).toThrow(TypeError);
+    });
+  });
 }
 
 /**
@@ -127,6 +156,7 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
     'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'jwksOptions', 'jwksOptions.timeout', 'jwksOptions.cacheMaxAge',
     'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes', 'jwksOptions.maxKeys',
     'jwksOptions.maxKeySets', 'jwksOptions.requestHeaders', 'jwksOptions.requestAgent', 'now', 'offload',
+    'authenticatedClient', 'resources', 'requireResource', 'dpop', 'dpop.tokenEndpoint', 'dpop.algorithms', 'dpop.maxAge',
   ];
 
   test('starts with one line of purpose and the install command', () => {
@@ -143,6 +173,16 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
     expect(out).toMatch(/^200 \{\n  access_token: 'token-for-alice',\n  token_type: 'Bearer',\n  expires_in: 300,\n  scope: 'read'\n\}$/m);
     expect(out).toContain("200 { active: false, authenticated_client: 'my-client' }");
     expect(out).toMatch(/^401 \{\n  error: 'invalid_client',\n  error_description: 'The assertion has already been used.'\n\}$/m);
+  });
+
+  test('the ID-JAG section runs as pasted: no client authentication is 401, the exchange gives scope and resource, metadata names the profile', () => {
+    const section = readme.slice(readme.indexOf('## ID-JAG / enterprise-managed authorization'));
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code).toBeDefined();
+    const out = execFileSync(process.execPath, ['-e', code!], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(out).toMatch(/^401 \{\n  error: 'invalid_client',\n  error_description: 'This grant requires client authentication.'\n\}$/m);
+    expect(out).toMatch(/^200 \{\n  access_token: 'token-for-alice',\n  token_type: 'Bearer',\n  expires_in: 300,\n  scope: 'tools.read',\n  resource: 'https:\/\/mcp.example.com\/mcp'\n\}$/m);
+    expect(out).toContain("[ 'urn:ietf:params:oauth:grant-profile:id-jag' ]");
   });
 
   test.each(OPTIONS)('documents option %s in a table row', (option) => {
@@ -288,6 +328,8 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
       audience: AS,
       claims: expect.objectContaining({ iss: SVC, sub: 'alice', aud: AS, jti, tenant: 't-9', exp: expect.any(Number), iat: expect.any(Number) }),
       header: expect.objectContaining({ alg: 'RS256', typ: 'JWT', kid: 'svc-1' }),
+      profile: 'rfc7523',
+      resource: [],
     });
     expect(grant.clientId).toBeUndefined();
     expect(seen[0]!.jwtBearer!.client).toBeUndefined();

@@ -177,3 +177,25 @@ describe('options are validated when the factory is called', () => {
     expect(() => createGrantVerifier({ issuer: AS, issuers: [{ issuer: 'https://idp.example', discovery: true, jwksUri: 'https://idp.example/jwks' }] })).toThrow(/issuers\[0\]" must have exactly one key source/);
   });
 });
+
+describe('metadata (RFC 8414 §2) implied by the new options', () => {
+  test('client ID metadata documents: client_id_metadata_document_supported and private_key_jwt with asymmetric algorithms', () => {
+    const auth = createClientAuthenticator({ issuer: AS, clients: () => undefined, clientIdMetadataDocuments: true, algorithms: ['ES256', 'HS256'] });
+    expect(auth.metadata).toEqual({
+      client_id_metadata_document_supported: true,
+      token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ['ES256', 'HS256'],
+    });
+    expect(Object.isFrozen(auth.metadata)).toBe(true);
+  });
+
+  test('federation: private_key_jwt with the platforms\' algorithms; keyless clients add nothing of their own', () => {
+    const auth = createClientAuthenticator({
+      issuer: AS,
+      federation: [{ issuer: 'https://k8s.example', publicKey: key.publicKey, algorithms: ['RS256'] }],
+      clients: [{ clientId: 'w', federatedCredentials: [{ issuer: 'https://k8s.example', subject: 's' }] }],
+    });
+    expect(auth.metadata).toEqual({ token_endpoint_auth_methods_supported: ['private_key_jwt'], token_endpoint_auth_signing_alg_values_supported: ['RS256'] });
+    expect(auth.metadata).not.toHaveProperty('client_id_metadata_document_supported');
+  });
+});

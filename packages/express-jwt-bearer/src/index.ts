@@ -18,6 +18,9 @@ import {
   toErrorResponse,
   TOKEN_RESPONSE_HEADERS,
   issueTokenResponse,
+  withMetadata,
+  authenticatedClientOf,
+  type WithMetadata,
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
   type JwtBearerResult,
@@ -30,10 +33,15 @@ export {
   JWT_BEARER_GRANT_TYPE,
   MemoryReplayStore,
   OAuthError,
+  mergeMetadata,
+  ID_JAG_GRANT_PROFILE,
+  ID_JAG_TYPE,
+  jwkThumbprint,
   createAssertion,
   toErrorResponse,
 } from 'jwt-bearer-core';
 export type {
+  AuthorizationServerMetadata,
   ClientPrincipal,
   ClientRegistration,
   ErrorCode,
@@ -45,6 +53,7 @@ export type {
   TokenResponse,
   TrustedIssuer,
   WarningEvent,
+  WithMetadata,
 } from 'jwt-bearer-core';
 export { serverOptions, type ExpressPrototypes, type ExpressServerOptions } from './server-options';
 
@@ -58,7 +67,7 @@ declare global {
   }
 }
 
-/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `passErrors`, `bodyLimit`. */
+/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `authenticatedClient`, `passErrors`, `bodyLimit`. */
 export type JwtBearerGrantOptions = GrantMiddlewareOptions<Request>;
 
 /** Options of {@link clientAssertion}: the core's client options, `required`, `passErrors`, `bodyLimit`. */
@@ -102,23 +111,23 @@ function fail(err: unknown, res: Response, next: NextFunction, passErrors: boole
  * @example
  * app.post('/token', clientAssertion({ issuer, clients, required: false }), jwtBearerGrant({ issuer, issuers, issueToken }));
  */
-export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler {
+export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler & WithMetadata {
   const { core, extra } = splitGrantOptions(options);
   const verifier = createGrantVerifier(core);
-  return function jwtBearerGrantMiddleware(req: Request, res: Response, next: NextFunction): void {
+  return withMetadata(function jwtBearerGrantMiddleware(req: Request, res: Response, next: NextFunction): void {
     (async () => {
       const parsed = await form(req, extra.bodyLimit, 'grant', core.onError);
       const body = parsed.body;
       if (!isJwtBearerGrantRequest(body)) return next();
       assertForm(parsed, 'grant', core.onError);
-      const clientId = req.jwtBearer?.client?.clientId;
+      const clientId = await authenticatedClientOf(req.jwtBearer?.client?.clientId, extra.authenticatedClient, req);
       const grant = await verifier.verify({ body, headers: req.headers }, clientId === undefined ? undefined : { clientId });
       req.jwtBearer = { ...req.jwtBearer, grant };
       if (!extra.issueToken) return next();
       const token = await issueTokenResponse(extra.issueToken, grant, req);
       res.status(200).set(TOKEN_RESPONSE_HEADERS).json(token);
     })().catch((err: unknown) => fail(err, res, next, extra.passErrors));
-  };
+  }, verifier.metadata);
 }
 
 /**
@@ -129,10 +138,10 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler {
  * @example
  * app.post('/introspect', clientAssertion({ issuer, clients }), introspect);
  */
-export function clientAssertion(options: ClientAssertionOptions): RequestHandler {
+export function clientAssertion(options: ClientAssertionOptions): RequestHandler & WithMetadata {
   const { core, extra } = splitClientOptions(options);
   const authenticator = createClientAuthenticator(core);
-  return function clientAssertionMiddleware(req: Request, res: Response, next: NextFunction): void {
+  return withMetadata(function clientAssertionMiddleware(req: Request, res: Response, next: NextFunction): void {
     (async () => {
       const parsed = await form(req, extra.bodyLimit, 'client', core.onError);
       const body = parsed.body;
@@ -143,7 +152,7 @@ export function clientAssertion(options: ClientAssertionOptions): RequestHandler
       req.jwtBearer = { ...req.jwtBearer, client };
       next();
     })().catch((err: unknown) => fail(err, res, next, extra.passErrors));
-  };
+  }, authenticator.metadata);
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * The OAuth `error` values this library answers with (RFC 6749 §5.2, RFC 6750 §3.1 for
+ * The OAuth `error` values this library answers with (RFC 6749 §5.2, RFC 8707 §2 for
+ * `invalid_target`, RFC 9449 §5 for `invalid_dpop_proof`, RFC 6750 §3.1 for
  * `temporarily_unavailable` / `server_error`).
  */
 export type OAuthErrorName =
@@ -7,6 +8,8 @@ export type OAuthErrorName =
   | 'invalid_client'
   | 'invalid_grant'
   | 'invalid_scope'
+  | 'invalid_target'
+  | 'invalid_dpop_proof'
   | 'unsupported_grant_type'
   | 'temporarily_unavailable'
   | 'server_error';
@@ -89,6 +92,32 @@ export const ERROR_CODES = {
   ERR_CLIENT_METADATA_URL_REFUSED: bad('The client ID metadata document URL is not accepted.'),
   ERR_CLIENT_METADATA_UNAVAILABLE: bad('The client ID metadata document or its keys could not be retrieved.'),
   ERR_CLIENT_METADATA_INVALID: bad('The client ID metadata document is not valid for this client.'),
+  // Identity Assertion JWT Authorization Grants (draft-ietf-oauth-identity-assertion-authz-grant,
+  // see profiles/id-jag.ts) and the grant profiles of trusted issuers.
+  ERR_PROFILE_NOT_ALLOWED: bad('The assertion profile is not accepted for this issuer.'),
+  ERR_GRANT_CLIENT_AUTH_REQUIRED: {
+    error: ['invalid_client', 'invalid_client'],
+    description: 'This grant requires client authentication.',
+  },
+  ERR_GRANT_CLIENT_MISMATCH: bad('The assertion was issued for another client.'),
+  ERR_RESOURCE_NOT_ALLOWED: bad('The assertion names a resource that is not served here.'),
+  ERR_RESOURCE_REQUIRED: bad('The assertion must name the resource it grants access to.'),
+  ERR_TARGET_INVALID: {
+    error: ['invalid_target', 'invalid_target'],
+    description: 'The requested resource is invalid or outside what the grant allows.',
+  },
+  // DPoP (RFC 9449 §4.3, §5; draft-ietf-oauth-identity-assertion-authz-grant, Proof-of-Possession).
+  ERR_DPOP_PROOF_INVALID: {
+    error: ['invalid_dpop_proof', 'invalid_dpop_proof'],
+    description: 'The DPoP proof is invalid.',
+  },
+  ERR_DPOP_PROOF_REPLAYED: {
+    error: ['invalid_dpop_proof', 'invalid_dpop_proof'],
+    description: 'The DPoP proof has already been used.',
+  },
+  ERR_DPOP_PROOF_REQUIRED: bad('Proof of possession is required for this grant.'),
+  ERR_DPOP_KEY_MISMATCH: bad('The proof-of-possession key does not match the grant.'),
+  ERR_CONFIRMATION_UNSUPPORTED: bad('The grant requires a proof-of-possession method that is not supported here.'),
   ERR_SCOPE_INVALID: {
     error: ['invalid_scope', 'invalid_scope'],
     description: 'The requested scope is invalid or exceeds what the issuer may grant.',
@@ -110,6 +139,8 @@ const STATUS: Record<OAuthErrorName, number> = {
   invalid_client: 401,
   invalid_grant: 400,
   invalid_scope: 400,
+  invalid_target: 400,
+  invalid_dpop_proof: 400,
   unsupported_grant_type: 400,
   temporarily_unavailable: 503,
   server_error: 500,

@@ -22,6 +22,9 @@ export {
 export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay/memory-store';
 export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './jose/algorithms';
 export { SPIFFE_CLIENT_ASSERTION_TYPE } from './trust/spiffe';
+export { mergeMetadata, ID_JAG_GRANT_PROFILE, type AssertionAuthMethod } from './http/metadata';
+export { ID_JAG_TYPE } from './profiles/id-jag';
+export { jwkThumbprint } from './profiles/dpop';
 export type * from './types';
 export {
   readRequestForm,
@@ -33,6 +36,9 @@ export {
   splitClientOptions,
   TOKEN_RESPONSE_HEADERS,
   issueTokenResponse,
+  withMetadata,
+  authenticatedClientOf,
+  type WithMetadata,
   type RequestForm,
   type TokenResponse,
   type MiddlewareOptions,

@@ -111,7 +111,18 @@ export interface TrustedIssuer extends KeySourceFields, PartyPolicy {
    * 503. One key source among `jwksUri`, `jwks`, `publicKey`, `secret`, `discovery`.
    */
   discovery?: true | string;
+  /**
+   * The grant profiles this issuer may present (DESIGN §10): `'rfc7523'`, a plain RFC 7523 §2.1
+   * assertion; `'id-jag'`, an Identity Assertion JWT Authorization Grant (`typ: oauth-id-jag+jwt`,
+   * draft-ietf-oauth-identity-assertion-authz-grant). The assertion's `typ` chooses the profile;
+   * one the issuer is not trusted for is `invalid_grant`. Default `['rfc7523']`. An enterprise
+   * IdP gets `['id-jag']` alone, so it cannot mint plain assertions for arbitrary subjects.
+   */
+  profiles?: GrantProfile[];
 }
+
+/** A grant profile: a plain RFC 7523 assertion, or an Identity Assertion JWT Authorization Grant. */
+export type GrantProfile = 'rfc7523' | 'id-jag';
 
 /** A client registered for `private_key_jwt` or `client_secret_jwt` (RFC 7523 §2.2). */
 export interface ClientRegistration extends KeySourceFields, PartyPolicy {
@@ -355,6 +366,40 @@ export type OffloadMode = 'auto' | 'always' | 'never';
 export interface GrantVerifierOptions extends CommonOptions {
   /** Trusted issuers: a list, or a (possibly async) lookup by `iss`. Required. */
   issuers: TrustedIssuer[] | Resolver<TrustedIssuer>;
+  /**
+   * Resource indicators (RFC 8707) this server issues tokens for: a list of absolute URIs
+   * (exact string comparison) or a predicate. Every value of an ID-JAG's `resource` claim must
+   * be accepted, and so must every `resource` parameter of a plain grant. Without it, an ID-JAG
+   * that names a resource, or a plain grant with a `resource` parameter, is refused. Default: none.
+   */
+  resources?: string[] | ((resource: string) => boolean);
+  /**
+   * Whether an ID-JAG must name at least one resource in its `resource` claim (MCP's
+   * enterprise-managed authorization sets `true`). Default `false`.
+   */
+  requireResource?: boolean;
+  /** DPoP proofs at the token endpoint (RFC 9449 §4.3). Default: DPoP headers are ignored. */
+  dpop?: DpopOptions;
+}
+
+/** Option `dpop` of {@link GrantVerifierOptions}: how DPoP proofs (RFC 9449) are checked. */
+export interface DpopOptions {
+  /**
+   * The token endpoint's URL, which a proof's `htu` must name (compared without query and
+   * fragment, after RFC 3986 §6.2.2/§6.2.3 normalisation). `https:`, or `http:` to a loopback
+   * host. Required.
+   */
+  tokenEndpoint: string;
+  /**
+   * Asymmetric algorithms a proof may use (RFC 9449 §4.3 item 6). Default: every asymmetric
+   * algorithm of the global `algorithms`.
+   */
+  algorithms?: Algorithm[];
+  /**
+   * Seconds a proof is accepted after its `iat` (RFC 9449 §4.3 item 11); an `iat` further ahead
+   * than `clockTolerance` is refused too. Default 60.
+   */
+  maxAge?: number;
 }
 
 /** Options of {@link createClientAuthenticator}. */
@@ -415,6 +460,37 @@ export interface GrantPrincipal {
   header: AssertionHeader;
   /** The authenticated client, when the same request was client-authenticated. */
   clientId?: string;
+  /** Which profile the assertion was verified under: its `typ` chooses (DESIGN §10). */
+  profile: GrantProfile;
+  /**
+   * Resource indicators (RFC 8707) the token is for: the `resource` parameters when the request
+   * sent any, else the ID-JAG's `resource` claim; `[]` when neither names one.
+   */
+  resource: string[];
+  /**
+   * The key of the request's verified DPoP proof (RFC 9449 §4.3): its RFC 7638 SHA-256
+   * thumbprint, to bind the access token to (`cnf.jkt`, `token_type: DPoP`). Only with option
+   * `dpop` and a `DPoP` header.
+   */
+  dpop?: { jkt: string };
+}
+
+/**
+ * OAuth 2.0 Authorization Server Metadata (RFC 8414 §2) a middleware's options imply: merge it
+ * into the discovery document so that what is advertised is what is enforced.
+ */
+export interface AuthorizationServerMetadata {
+  /** RFC 8414 §2. */
+  readonly grant_types_supported?: readonly string[];
+  /** draft-ietf-oauth-identity-assertion-authz-grant, Resource Authorization Server Metadata. */
+  readonly authorization_grant_profiles_supported?: readonly string[];
+  /** RFC 8414 §2. */
+  readonly token_endpoint_auth_methods_supported?: readonly string[];
+  /** RFC 8414 §2. */
+  readonly token_endpoint_auth_signing_alg_values_supported?: readonly string[];
+  /** RFC 9449 §5.1. */
+  readonly dpop_signing_alg_values_supported?: readonly string[];
+  readonly [field: string]: unknown;
 }
 
 /** The verified principal of RFC 7523 §2.2 client authentication. */
@@ -443,7 +519,11 @@ export interface JwtBearerResult {
 
 /** Context a grant verification may be given by the caller. */
 export interface GrantContext {
-  /** The client this request was authenticated as, copied to the principal's `clientId`. */
+  /**
+   * The client this request was authenticated as (by `clientAssertion()` or the app's own
+   * method), copied to the principal's `clientId`. An ID-JAG requires it and must name it in its
+   * `client_id` claim.
+   */
   clientId?: string;
 }
 
@@ -451,6 +531,8 @@ export interface GrantContext {
 export interface GrantVerifier {
   /** Verifies the request's `assertion`; rejects with an {@link OAuthError}. */
   verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal>;
+  /** The RFC 8414 fields these options imply (frozen). */
+  readonly metadata: AuthorizationServerMetadata;
 }
 
 /** Per-call options of {@link ClientAuthenticator.authenticate}. */
@@ -470,6 +552,8 @@ export interface ClientAuthenticator {
    * {@link OAuthError}.
    */
   authenticate(request: TokenRequest, options?: AuthenticateOptions): Promise<ClientPrincipal | undefined>;
+  /** The RFC 8414 fields these options imply (frozen). */
+  readonly metadata: AuthorizationServerMetadata;
 }
 
 /**

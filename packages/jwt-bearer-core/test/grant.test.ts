@@ -59,6 +59,8 @@ describe('a valid grant (RFC 7523 §2.1)', () => {
       audience: ISSUER,
       claims: expect.objectContaining({ iss: GRANT_ISSUER, sub: SUBJECT, aud: ISSUER, custom: 'x' }),
       header: { alg: 'RS256', typ: 'JWT' },
+      profile: 'rfc7523',
+      resource: [],
     });
     expect(principal).not.toHaveProperty('clientId');
   });

@@ -18,6 +18,9 @@ import {
   toErrorResponse,
   TOKEN_RESPONSE_HEADERS,
   issueTokenResponse,
+  withMetadata,
+  authenticatedClientOf,
+  type WithMetadata,
   type ClientMiddlewareOptions,
   type GrantMiddlewareOptions,
   type JwtBearerResult,
@@ -30,10 +33,15 @@ export {
   JWT_BEARER_GRANT_TYPE,
   MemoryReplayStore,
   OAuthError,
+  mergeMetadata,
+  ID_JAG_GRANT_PROFILE,
+  ID_JAG_TYPE,
+  jwkThumbprint,
   createAssertion,
   toErrorResponse,
 } from 'jwt-bearer-core';
 export type {
+  AuthorizationServerMetadata,
   ClientPrincipal,
   ClientRegistration,
   ErrorCode,
@@ -45,6 +53,7 @@ export type {
   TokenResponse,
   TrustedIssuer,
   WarningEvent,
+  WithMetadata,
 } from 'jwt-bearer-core';
 
 /**
@@ -59,7 +68,7 @@ export interface JwtBearerState {
 /** The context the middleware works with. */
 export type JwtBearerContext = ParameterizedContext<JwtBearerState>;
 
-/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `passErrors`, `bodyLimit`. */
+/** Options of {@link jwtBearerGrant}: the core's grant options, `issueToken`, `authenticatedClient`, `passErrors`, `bodyLimit`. */
 export type JwtBearerGrantOptions = GrantMiddlewareOptions<JwtBearerContext>;
 
 /** Options of {@link clientAssertion}: the core's client options, `required`, `passErrors`, `bodyLimit`. */
@@ -100,15 +109,15 @@ function fail(ctx: Context, err: unknown, passErrors: boolean): void {
  * @example
  * router.post('/token', clientAssertion({ issuer, clients, required: false }), jwtBearerGrant({ issuer, issuers, issueToken }));
  */
-export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBearerState> {
+export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBearerState> & WithMetadata {
   const { core, extra } = splitGrantOptions(options);
   const verifier = createGrantVerifier(core);
-  return async function jwtBearerGrantMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
+  return withMetadata(async function jwtBearerGrantMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'grant', core.onError);
       if (isJwtBearerGrantRequest(parsed.body)) {
         assertForm(parsed, 'grant', core.onError);
-        const clientId = ctx.state.jwtBearer?.client?.clientId;
+        const clientId = await authenticatedClientOf(ctx.state.jwtBearer?.client?.clientId, extra.authenticatedClient, ctx);
         const grant = await verifier.verify({ body: parsed.body, headers: ctx.headers }, clientId === undefined ? undefined : { clientId });
         ctx.state.jwtBearer = { ...ctx.state.jwtBearer, grant };
         if (extra.issueToken) {
@@ -125,7 +134,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
     // Outside the try, whether the request was ours or not: errors of later handlers are the
     // app's, not answered as ours.
     await next();
-  };
+  }, verifier.metadata);
 }
 
 /**
@@ -136,10 +145,10 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
  * @example
  * router.post('/introspect', clientAssertion({ issuer, clients }), introspect);
  */
-export function clientAssertion(options: ClientAssertionOptions): Middleware<JwtBearerState> {
+export function clientAssertion(options: ClientAssertionOptions): Middleware<JwtBearerState> & WithMetadata {
   const { core, extra } = splitClientOptions(options);
   const authenticator = createClientAuthenticator(core);
-  return async function clientAssertionMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
+  return withMetadata(async function clientAssertionMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'client', core.onError);
       const present = hasClientAssertion(parsed.body);
@@ -153,7 +162,7 @@ export function clientAssertion(options: ClientAssertionOptions): Middleware<Jwt
     }
     // Outside the try: errors of later handlers are the app's, not answered as ours.
     await next();
-  };
+  }, authenticator.metadata);
 }
 
 /**

@@ -3,7 +3,7 @@ import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { OAuthError, type AssertionUse } from '../errors';
 import { fail, isPlainObject } from '../options';
 import { report } from '../verify/pipeline';
-import type { ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from '../types';
+import type { AuthorizationServerMetadata, ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from '../types';
 
 /*
  * Framework-free pieces both adapters share, so that express-jwt-bearer and koa-jwt-bearer stay
@@ -41,6 +41,16 @@ export interface GrantMiddlewareOptions<Req> extends GrantVerifierOptions, Middl
    * `invalid_scope`) to refuse.
    */
   issueToken?: (principal: GrantPrincipal, req: Req) => TokenResponse | Promise<TokenResponse>;
+  /**
+   * Tells the grant which client the app authenticated on this request by a method of its own
+   * (`client_secret_basic`, `client_secret_post`, mTLS): returns the client_id, or `undefined`
+   * when the request is not client-authenticated. Called for jwt-bearer grant requests only, and
+   * only when `clientAssertion()` did not already authenticate the client earlier on the route.
+   * An ID-JAG requires an authenticated client (401 `invalid_client` otherwise) and must name it
+   * in its `client_id` claim. It may throw an `OAuthError` (e.g. `invalid_client` for a wrong
+   * secret) to refuse. Default: none.
+   */
+  authenticatedClient?: (req: Req) => string | undefined | null | Promise<string | undefined | null>;
 }
 
 /** Options of `clientAssertion()`: the core's client options plus the middleware's. */
@@ -78,13 +88,17 @@ function split<Core>(options: unknown, own: readonly string[]): { core: Core; pi
 /** Splits and validates `jwtBearerGrant()` options. */
 export function splitGrantOptions<Req>(
   options: GrantMiddlewareOptions<Req>,
-): SplitOptions<GrantVerifierOptions, { issueToken: GrantMiddlewareOptions<Req>['issueToken'] }> {
-  const { core, picked } = split<GrantVerifierOptions>(options, ['issueToken', 'passErrors', 'bodyLimit']);
+): SplitOptions<GrantVerifierOptions, Pick<GrantMiddlewareOptions<Req>, 'issueToken' | 'authenticatedClient'>> {
+  const { core, picked } = split<GrantVerifierOptions>(options, ['issueToken', 'authenticatedClient', 'passErrors', 'bodyLimit']);
   if (picked.issueToken !== undefined && typeof picked.issueToken !== 'function') fail('issueToken', 'must be a function (principal, req) => token response');
+  if (picked.authenticatedClient !== undefined && typeof picked.authenticatedClient !== 'function') {
+    fail('authenticatedClient', 'must be a function (req) => client_id | undefined');
+  }
   return {
     core,
     extra: Object.freeze({
       issueToken: picked.issueToken as GrantMiddlewareOptions<Req>['issueToken'],
+      authenticatedClient: picked.authenticatedClient as GrantMiddlewareOptions<Req>['authenticatedClient'],
       passErrors: (picked.passErrors as boolean | undefined) ?? false,
       bodyLimit: (picked.bodyLimit as number | undefined) ?? DEFAULT_BODY_LIMIT,
     }),
@@ -260,7 +274,32 @@ export async function issueTokenResponse<Req>(
   if (typeof t !== 'object' || t === null || typeof t.access_token !== 'string' || typeof t.token_type !== 'string') {
     throw new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' });
   }
-  return t as TokenResponse;
+  if (grant.profile !== 'id-jag') return t as TokenResponse;
+  // draft-ietf-oauth-identity-assertion-authz-grant, "Processing Rules": the response MUST carry
+  // the granted scope (RFC 6749 §5.1) and resource (RFC 8707 §2), if any; added when the app's has none.
+  const added: Partial<TokenResponse> = {};
+  if (t.scope === undefined && grant.scope.length > 0) added.scope = grant.scope.join(' ');
+  if (t.resource === undefined && grant.resource.length > 0) added.resource = grant.resource.length === 1 ? grant.resource[0] : [...grant.resource];
+  return Object.keys(added).length === 0 ? (t as TokenResponse) : ({ ...t, ...added } as TokenResponse);
+}
+
+/**
+ * The client the request was authenticated as: by `clientAssertion()` earlier on the route
+ * (`known`), else by the app's own method through `authenticatedClient`. A value that is neither
+ * a non-empty string nor absent is the app's bug: 500, never a client identity.
+ */
+export async function authenticatedClientOf<Req>(
+  known: string | undefined,
+  authenticatedClient: GrantMiddlewareOptions<Req>['authenticatedClient'],
+  req: Req,
+): Promise<string | undefined> {
+  if (known !== undefined || !authenticatedClient) return known;
+  const value: unknown = await authenticatedClient(req);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new OAuthError('ERR_INTERNAL', { detail: 'authenticatedClient returned something other than a non-empty string or undefined' });
+  }
+  return value;
 }
 
 /** Headers of a successful token response (RFC 6749 §5.1). */
@@ -268,3 +307,15 @@ export const TOKEN_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.f
   'Cache-Control': 'no-store',
   Pragma: 'no-cache',
 });
+
+/** A middleware function that also carries the RFC 8414 metadata its options imply. */
+export interface WithMetadata {
+  /** RFC 8414 §2 fields this middleware enforces (frozen, read-only): merge them into the discovery document. */
+  readonly metadata: AuthorizationServerMetadata;
+}
+
+/** Attaches `metadata` to a middleware function as a read-only, non-configurable property. */
+export function withMetadata<F extends object>(fn: F, metadata: AuthorizationServerMetadata): F & WithMetadata {
+  Object.defineProperty(fn, 'metadata', { value: metadata, enumerable: true, writable: false, configurable: false });
+  return fn as F & WithMetadata;
+}

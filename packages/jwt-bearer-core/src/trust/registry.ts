@@ -58,7 +58,7 @@ const POLICY_FIELDS = ['allowReuse', 'maxLifetime'] as const;
 const ISSUER_SHAPE: Shape = {
   idField: 'issuer',
   secretField: 'secret',
-  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'secret', 'discovery', 'algorithms', 'subjects', 'scopes', 'requireSubject', ...POLICY_FIELDS],
+  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'secret', 'discovery', 'algorithms', 'subjects', 'scopes', 'requireSubject', 'profiles', ...POLICY_FIELDS],
   listOption: 'issuers',
   extraSources: ['discovery'],
 };
@@ -120,6 +120,10 @@ function checkFields(reg: Record<string, unknown>, shape: Shape, where: string, 
       fail(`${where}.scopes`, 'must be an array of strings');
     }
     if (reg.requireSubject !== undefined && typeof reg.requireSubject !== 'boolean') fail(`${where}.requireSubject`, 'must be a boolean');
+    const profiles = reg.profiles;
+    if (profiles !== undefined && !(Array.isArray(profiles) && profiles.length > 0 && profiles.every((p) => p === 'rfc7523' || p === 'id-jag'))) {
+      fail(`${where}.profiles`, 'must be a non-empty array of "rfc7523" and "id-jag"');
+    }
   }
   if (shape === CLIENT_SHAPE) {
     if (reg.federatedCredentials !== undefined) checkFederatedCredentials(reg.federatedCredentials, `${where}.federatedCredentials`);
@@ -271,6 +275,11 @@ export class Trust<R extends Registration> {
     } else {
       fail(shape.listOption, `is required: an array of registrations or a function (id) => registration`);
     }
+  }
+
+  /** Every registered party when the registrations are a list; `undefined` for a lookup function. */
+  list(): readonly Party<R>[] | undefined {
+    return this.byId ? [...this.byId.values()] : undefined;
   }
 
   /**

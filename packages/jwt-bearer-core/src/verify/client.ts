@@ -9,9 +9,12 @@ import { clientTrust, federationTrust, type Party } from '../trust/registry';
 import { ClientMetadataDocuments } from '../trust/client-metadata';
 import { matchCredential } from '../trust/federation';
 import { parseSpiffeId, SPIFFE_CLIENT_ASSERTION_TYPE, SpiffeTrust } from '../trust/spiffe';
+import { clientMetadata, type AssertionAuthMethod } from '../http/metadata';
+import { ALGORITHMS, ALL_ALGORITHMS } from '../jose/algorithms';
 import type { DecodedAssertion } from '../jose/jws';
 import type { AlgorithmSpec } from '../jose/algorithms';
 import type {
+  Algorithm,
   FederationIssuer,
   AssertionClaims,
   AssertionHeader,
@@ -253,7 +256,40 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     return { clientId, method: 'spiffe_jwt', spiffeId: sub, claims: payload as AssertionClaims, header: decoded.header as AssertionHeader };
   }
 
+  // RFC 8414 §2: the methods and algorithms these registrations can use. A lookup function may
+  // return any client, so it advertises what the global algorithms allow.
+  const methods = new Set<AssertionAuthMethod>();
+  const algorithms = new Set<Algorithm>();
+  const parties = trust.list();
+  if (parties) {
+    for (const party of parties) {
+      // A client with federated credentials or a SPIFFE ID only has no key of its own to advertise.
+      if (party.algorithms.size === 0) continue;
+      methods.add(party.symmetric ? 'client_secret_jwt' : 'private_key_jwt');
+      for (const alg of party.algorithms) algorithms.add(alg);
+    }
+  } else {
+    for (const alg of resolved.algorithms) {
+      algorithms.add(alg);
+      methods.add(alg.startsWith('HS') ? 'client_secret_jwt' : 'private_key_jwt');
+    }
+  }
+  // Document clients and federated workload tokens are JWT client assertions signed with public
+  // keys (the jwt-bearer assertion type): private_key_jwt, with the algorithms their keys may use.
+  if (documents !== undefined) {
+    methods.add('private_key_jwt');
+    for (const alg of resolved.algorithms) if (ALGORITHMS[alg].kind !== 'secret') algorithms.add(alg);
+  }
+  for (const fed of federation?.list() ?? []) {
+    methods.add('private_key_jwt');
+    for (const alg of fed.algorithms) algorithms.add(alg);
+  }
+  const base = clientMetadata({ methods, algorithms, order: ALL_ALGORITHMS });
+  // draft-ietf-oauth-client-id-metadata-document §5: a server that supports the documents says so.
+  const metadata = documents === undefined ? base : Object.freeze({ ...base, client_id_metadata_document_supported: true });
+
   return {
+    metadata,
     async authenticate(request: TokenRequest, authOptions?: AuthenticateOptions): Promise<ClientPrincipal | undefined> {
       const seen: Seen = {};
       try {

@@ -4,9 +4,21 @@ import { resolveCommonOptions } from '../options';
 import { checkHeader, checkTimes, claimJti, reject, report, stringClaim, verifySignature, type Seen } from './pipeline';
 import { formBody, param, parseScope } from '../http/request';
 import { issuerTrust } from '../trust/registry';
+import { grantMetadata } from '../http/metadata';
+import { checkIdJagClaims, checkSoleAudience, ID_JAG_TYPES, isIdJag, requireAuthenticatedClient, resolveResourcePolicy, resourceParameters } from '../profiles/id-jag';
+import { claimProof, readDpopProof, resolveDpopOptions } from '../profiles/dpop';
 import { describe } from '../describe';
 import type { AssertionUse } from '../errors';
-import type { AssertionClaims, AssertionHeader, GrantContext, GrantPrincipal, GrantVerifier, GrantVerifierOptions, TokenRequest } from '../types';
+import type {
+  AssertionClaims,
+  AssertionHeader,
+  GrantContext,
+  GrantPrincipal,
+  GrantProfile,
+  GrantVerifier,
+  GrantVerifierOptions,
+  TokenRequest,
+} from '../types';
 
 /** `typ` values a grant assertion may carry (lower case). Explicitly typed other JWTs are refused. */
 const GRANT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose', 'application/jose']);
@@ -48,10 +60,19 @@ export function grantedScope(requested: string[] | undefined, claimed: string[] 
  * const principal = await grants.verify({ body: req.body, headers: req.headers });
  */
 export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifier {
-  const resolved = resolveCommonOptions(options, 'grant', ['issuers']);
+  const resolved = resolveCommonOptions(options, 'grant', ['issuers', 'resources', 'requireResource', 'dpop']);
   const trust = issuerTrust(options.issuers, resolved);
+  const resourcePolicy = resolveResourcePolicy(options);
+  const dpop = resolveDpopOptions(options.dpop, resolved);
   const use = 'grant' as const;
   const accepted = new Set([resolved.issuer, ...resolved.audiences]);
+  // A lookup function may return an issuer of either profile (the draft's metadata says only that
+  // the processing rules are implemented); a list says exactly.
+  const parties = trust.list();
+  const metadata = grantMetadata({
+    idJag: parties === undefined || parties.some((p) => p.registration.profiles?.includes('id-jag') === true),
+    ...(dpop ? { dpopAlgorithms: dpop.algorithms } : {}),
+  });
 
   async function run(request: TokenRequest, context: GrantContext | undefined, seen: Seen): Promise<GrantPrincipal> {
     const body = formBody(request);
@@ -65,21 +86,34 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     if (scopeParam !== undefined && requested === undefined) reject('ERR_SCOPE_INVALID', use, 'scope parameter is not RFC 6749 §3.3 syntax');
 
     const decoded = decodeAssertion(assertion, resolved.maxAssertionLength, use);
-    const spec = checkHeader(decoded, resolved, GRANT_TYPES);
+    // DESIGN §10: the `typ` chooses the profile (RFC 8725 §3.11: explicit typing).
+    const profile: GrantProfile = isIdJag(decoded.header) ? 'id-jag' : 'rfc7523';
+    const idJag = profile === 'id-jag';
+    const spec = checkHeader(decoded, resolved, idJag ? ID_JAG_TYPES : GRANT_TYPES);
+    // RFC 8707 §2: `resource` may repeat; each must be an absolute URI without a fragment. A
+    // plain grant on a server without option `resources` ignores it, as any unknown parameter.
+    const requestedResources = idJag || resourcePolicy.accepts ? resourceParameters(body) : [];
     const payload = decoded.payload;
     const iss = stringClaim(payload, 'iss', use, true)!;
     seen.issuer = iss;
     if (typeof payload.sub === 'string') seen.subject = payload.sub;
+    // ID-JAG "Access Token Request": the client authenticates with its own credentials.
+    const clientId = idJag ? requireAuthenticatedClient(context?.clientId, request, resolved) : context?.clientId;
 
     // A registration list answers synchronously: await only an asynchronous lookup.
     const found = trust.resolve(iss);
     const party = found instanceof Promise ? await found : found;
     if (!party) reject('ERR_ISSUER_UNTRUSTED', use, `issuer ${describe(iss)} is not trusted`);
+    const trusted = party.registration;
+    // An IdP trusted for ID-JAGs only cannot mint plain assertions for arbitrary subjects, nor
+    // the reverse.
+    if (!(trusted.profiles ?? ['rfc7523']).includes(profile)) {
+      reject('ERR_PROFILE_NOT_ALLOWED', use, `issuer ${describe(iss)} is not trusted for the ${profile} profile`);
+    }
     const verifying = verifySignature(party, spec, decoded, resolved);
     if (verifying) await verifying;
 
-    const trusted = party.registration;
-    const sub = stringClaim(payload, 'sub', use, trusted.requireSubject !== false);
+    const sub = stringClaim(payload, 'sub', use, idJag || trusted.requireSubject !== false);
     const subject = sub ?? iss;
     const subjects = trusted.subjects;
     // The rule applies to whom the token will be for, also when that is the issuer itself.
@@ -87,8 +121,9 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       reject('ERR_SUBJECT_NOT_ALLOWED', use, `subject ${describe(subject)} is not allowed for issuer ${describe(iss)}`);
     }
     const aud = payload.aud;
+    if (idJag) checkSoleAudience(aud, resolved.issuer);
     // The common case, a single string naming this server, without allocating.
-    if (typeof aud !== 'string' || !accepted.has(aud)) {
+    else if (typeof aud !== 'string' || !accepted.has(aud)) {
       const audiences = typeof aud === 'string' ? [aud] : aud;
       if (aud === undefined) reject('ERR_CLAIM_MISSING', use, 'claim "aud" is missing');
       if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string')) {
@@ -97,7 +132,14 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       if (!audiences.some((a) => accepted.has(a))) reject('ERR_AUDIENCE_INVALID', use, `aud ${describe(aud)} does not name this server`);
     }
     const ttl = checkTimes(payload, resolved, party.maxLifetime);
-    const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
+    const jti = stringClaim(payload, 'jti', use, idJag || resolved.requireJti);
+    const grant = idJag ? checkIdJagClaims(payload, clientId!, resourcePolicy) : undefined;
+    // RFC 8707 §2: every requested resource must be one the grant allows: for an ID-JAG, one of
+    // its `resource` values; for a plain grant, one served here.
+    for (const r of requestedResources) {
+      const allowed = grant ? grant.resources.includes(r) : resourcePolicy.accepts?.(r) === true;
+      if (!allowed) reject('ERR_TARGET_INVALID', use, 'a resource parameter is outside what the grant allows');
+    }
 
     let claimed: string[] | undefined;
     if (payload.scope !== undefined) {
@@ -107,7 +149,18 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     }
     const scope = grantedScope(requested, claimed, trusted.scopes, use, iss);
 
-    // DESIGN §8: a party with allowReuse skips the replay store; its lifetime cap still applies.
+    // RFC 9449 §4.3 at the token endpoint: any grant may carry a proof; an ID-JAG bound by
+    // cnf.jkt requires one for that very key ("Proof-of-Possession During ID-JAG Exchange").
+    const proof = dpop ? readDpopProof(request, dpop, resolved) : undefined;
+    if (grant?.jkt !== undefined) {
+      if (!dpop) reject('ERR_CONFIRMATION_UNSUPPORTED', use, 'the ID-JAG has cnf.jkt and option "dpop" is not configured');
+      if (!proof) reject('ERR_DPOP_PROOF_REQUIRED', use, 'the ID-JAG has cnf.jkt and the request has no DPoP proof');
+      if (proof.proof.jkt !== grant.jkt) reject('ERR_DPOP_KEY_MISMATCH', use, 'the DPoP proof key is not the ID-JAG\'s cnf.jkt');
+    }
+
+    // Replay, last: the proof first (a client makes a new one per request anyway), then the
+    // grant. DESIGN §8: a party with allowReuse skips the replay store; its lifetime cap still applies.
+    if (proof) await claimProof(resolved, proof.proof.jkt, proof.jti, proof.ttl);
     if (jti !== undefined && !party.allowReuse) await claimJti(resolved, iss, jti, ttl);
 
     const principal: GrantPrincipal = {
@@ -117,12 +170,16 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
       audience: aud as string | string[],
       claims: payload as AssertionClaims,
       header: decoded.header as AssertionHeader,
+      profile,
+      resource: requestedResources.length > 0 ? requestedResources : (grant?.resources ?? []),
     };
-    if (context?.clientId !== undefined) principal.clientId = context.clientId;
+    if (clientId !== undefined) principal.clientId = clientId;
+    if (proof) principal.dpop = proof.proof;
     return principal;
   }
 
   return {
+    metadata,
     async verify(request: TokenRequest, context?: GrantContext): Promise<GrantPrincipal> {
       const seen: Seen = {};
       try {
