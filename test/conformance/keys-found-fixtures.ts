@@ -4,23 +4,14 @@
  * documents, client ID metadata documents, key sets and SPIFFE bundles; one plain-HTTP server for
  * the `allowPrivateNetwork` http path; and the keys of the platforms whose tokens the cases mint.
  */
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAssertion, type Jwk } from 'jwt-bearer-core';
+import { createAssertion } from 'jwt-bearer-core';
 import { json, resolveTo, startTlsServer, type TlsFixture } from '../support/tls-server';
-import { signRaw } from './fixtures';
+import { pair, signRaw, type KeyPair } from './fixtures';
 
-export interface Pair {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  jwk: Jwk;
-}
-
-function pair(kind: 'rsa' | 'ec'): Pair {
-  const { privateKey, publicKey } = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { privateKey, publicKey, jwk: publicKey.export({ format: 'jwk' }) as Jwk };
-}
+export type Pair = KeyPair;
 
 /** This authorization server. */
 export const AS = 'https://as.example.com';
