@@ -280,8 +280,10 @@ export interface JwksOptions {
   /** Seconds a fetched key set is used before it is fetched again. Default 600. */
   cacheMaxAge?: number;
   /**
-   * Seconds after a fetch during which an unknown `kid` is refused at once instead of causing
-   * another fetch, and after a failed fetch during which no new fetch is tried. Default 30.
+   * Minimum seconds between two fetches of one URI for the same cause: scheduled (the first, or
+   * keys older than `cacheMaxAge`) or on demand (an unknown `kid`, or a signature no key verifies).
+   * Within it, after a fetch on demand, an unknown `kid` is refused at once; after a failed fetch no
+   * new fetch is tried. Outlives the eviction of the key set from the cache. Default 30.
    */
   cooldown?: number;
   /**
@@ -293,7 +295,10 @@ export interface JwksOptions {
   maxResponseBytes?: number;
   /** Most keys taken from one JWK Set. Default 100. */
   maxKeys?: number;
-  /** Most distinct `jwksUri` key sets kept (least recently used dropped). Default 1000. */
+  /**
+   * Most distinct `jwksUri` key sets whose keys are kept (least recently used dropped), plus those
+   * fetched within the last `cooldown`, which cannot be fetched again yet. Default 1000.
+   */
   maxKeySets?: number;
   /** Extra request headers for the fetch. */
   requestHeaders?: Record<string, string>;

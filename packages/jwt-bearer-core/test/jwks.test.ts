@@ -535,6 +535,24 @@ describe('key rotation without downtime (issue 13), abuse-proof (DESIGN §6)', (
     expect(server.requests).toBe(2);
   });
 
+  it('the retry after a refresh tries only the keys it did not try before', async () => {
+    server.reset([keyA.publicJwk]);
+    const clock = new Clock();
+    const auth = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, jwksUri: server.url }], now: clock.now, offload: 'never', jwksOptions: SMALL });
+    await expect(verify(auth, clock, undefined, keyA)).resolves.toBeDefined();
+    server.jwks = { keys: [keyA.publicJwk, keyB.publicJwk] };
+    clock.advance(1);
+    const calls = jest.spyOn(ALGORITHMS.RS256, 'verify');
+    try {
+      await expect(verify(auth, clock, undefined, keyB)).resolves.toBeDefined();
+      // keyA once (fails), then only keyB after the refresh.
+      expect(calls.mock.calls.map(([key]) => key.equals(keyA.publicKey) ? 'A' : 'B')).toEqual(['A', 'B']);
+    } finally {
+      calls.mockRestore();
+    }
+    expect(server.requests).toBe(2);
+  });
+
   it('a key replaced under the same kid is picked up the same way', async () => {
     const clock = new Clock();
     const auth = authenticator(clock);

@@ -185,16 +185,18 @@ export class RemoteKeySet implements KeySource {
   refreshForFailure(spec: AlgorithmSpec, hint: KeyHint, previous: Selection): Promise<Selection | undefined> | undefined {
     const t = this.now();
     if (previous.fresh === true) {
+      // The keys were fetched for this very request: fetching again cannot tell more.
       this.state.lastDemand = Math.max(this.state.lastDemand, this.state.lastAttempt);
       return undefined;
     }
+    // Another request refreshed the set since these keys were chosen: try what it brought.
     const current = this.table?.select(spec, hint);
-    if (current !== undefined && current !== previous && !sameKeys(current, previous)) return Promise.resolve(current);
+    const waiting = current === undefined || current === previous ? undefined : untried(current, previous);
+    if (waiting !== undefined) return Promise.resolve(waiting);
     if (this.inflight === undefined && !this.demandAllowed(t)) return undefined;
     return this.refresh(t, true).then((fetched) => {
       if (fetched && this.state.lastFailed) throw this.unavailable('no cached key verifies and the key set cannot be fetched');
-      const next = fetched && this.table !== undefined ? this.table.select(spec, hint) : undefined;
-      return next === undefined || sameKeys(next, previous) ? undefined : next;
+      return fetched && this.table !== undefined ? untried(this.table.select(spec, hint), previous) : undefined;
     });
   }
 
@@ -271,11 +273,13 @@ export class RemoteKeySet implements KeySource {
   }
 }
 
-/** Whether two selections hold the same keys (by key material), so a retry would repeat the same checks. */
-function sameKeys(a: Selection, b: Selection): boolean {
-  if (a.keys.length !== b.keys.length) return false;
-  for (let i = 0; i < a.keys.length; i++) if (!a.keys[i]!.key.equals(b.keys[i]!.key)) return false;
-  return true;
+/**
+ * The keys of `next` that `previous` did not hold (compared by key material), or `undefined` when
+ * there are none: a retry never repeats a check, so one assertion costs at most two bounded selections.
+ */
+function untried(next: Selection, previous: Selection): Selection | undefined {
+  const keys = next.keys.filter((k) => !previous.keys.some((p) => p.key.equals(k.key)));
+  return keys.length === 0 ? undefined : { keys, miss: false };
 }
 
 /**
