@@ -4,8 +4,9 @@
 // met / not met. The report is also written to bench/RESULTS.md.
 //
 // Phases: core (child process) → http (servers in child processes, load from here) → jwks →
-// hostile (key sets and a JWKS sweep, DESIGN §9) → memory (child process). Knobs (environment):
-//   BENCH_ONLY=core,http,jwks,hostile,memory   run some phases only (RESULTS.md is then not written);
+// hostile (key sets and a JWKS sweep, DESIGN §9) → keys (metadata documents, DESIGN §11) → memory (child process).
+// Knobs (environment):
+//   BENCH_ONLY=core,http,jwks,hostile,keys,memory   run some phases only (RESULTS.md is then not written);
 //                          BENCH_ONLY=hostile runs just the hostile-key-set and JWKS-sweep lines
 //   BENCH_CORE_ROUNDS (5)  BENCH_HTTP_ROUNDS (3)  BENCH_HTTP_SECONDS (3)  BENCH_HTTP_WARMUP (1)
 //   BENCH_HTTP_PRIME (0 s per target, once, before the rounds); HTTP durations are whole seconds
@@ -22,9 +23,10 @@ const c = require('./lib/common');
 const { runHttp } = require('./http');
 const { runJwks } = require('./jwks');
 const { runHostile } = require('./hostile');
+const { runKeysFound, keysFoundSection } = require('./keys-found');
 
 const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : Number(process.env[name]));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,hostile,memory').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,hostile,keys,memory').split(',').map((s) => s.trim()));
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
@@ -310,6 +312,12 @@ async function main() {
   if (ONLY.has('hostile')) {
     c.log(`[${elapsed()}] hostile …`);
     const s = hostileSection(await runHostile(), budget);
+    console.log(`${s}\n`);
+    sections.push(s);
+  }
+  if (ONLY.has('keys')) {
+    c.log(`[${elapsed()}] keys …`);
+    const s = keysFoundSection(await runKeysFound(), budget, fmtBudgetRatio);
     console.log(`${s}\n`);
     sections.push(s);
   }

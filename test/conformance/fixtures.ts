@@ -44,7 +44,7 @@ export interface Fixtures {
   close(): Promise<void>;
 }
 
-function pair(kind: 'rsa' | 'ec' | 'ed25519', bits?: number): KeyPair {
+export function pair(kind: 'rsa' | 'ec' | 'ed25519', bits?: number): KeyPair {
   const { privateKey, publicKey } =
     kind === 'rsa'
       ? generateKeyPairSync('rsa', { modulusLength: bits ?? 2048 })

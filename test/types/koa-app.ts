@@ -52,7 +52,7 @@ app.use(jwtBearerGrant(grantOptions));
 app.use(async (ctx, next) => {
   const subject: string | undefined = ctx.state.jwtBearer?.grant?.subject;
   const clientId: string | undefined = ctx.state.jwtBearer?.client?.clientId;
-  const method: 'private_key_jwt' | 'client_secret_jwt' | undefined = ctx.state.jwtBearer?.client?.method;
+  const method: 'private_key_jwt' | 'client_secret_jwt' | 'federated_jwt' | 'spiffe_jwt' | undefined = ctx.state.jwtBearer?.client?.method;
   const scope: string[] = ctx.state.jwtBearer?.grant?.scope ?? [];
   if (ctx.path === '/oauth2/introspect' && !clientId) throw new OAuthError('ERR_CLIENT_AUTH_REQUIRED', { use: 'client' });
   ctx.body = { subject, clientId, method, scope };

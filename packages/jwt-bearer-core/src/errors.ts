@@ -84,6 +84,14 @@ export const ERROR_CODES = {
   ERR_SUBJECT_NOT_ALLOWED: bad('The assertion subject is not allowed for this issuer.'),
   ERR_JTI_MISSING: bad('The assertion lacks a jti claim.'),
   ERR_ASSERTION_REPLAYED: bad('The assertion has already been used.'),
+  // Keys the server finds itself (DESIGN §11): client ID metadata documents, federation, SPIFFE.
+  ERR_CLIENT_ID_REQUIRED: req('The client_id parameter is required with this client assertion.'),
+  ERR_FEDERATED_CREDENTIAL_MISMATCH: bad('No federated credential of the client matches the assertion.'),
+  ERR_SPIFFE_ID_INVALID: bad('The assertion subject is not a valid SPIFFE ID.'),
+  ERR_SPIFFE_TRUST_DOMAIN_UNKNOWN: bad('The SPIFFE trust domain of the assertion is not trusted.'),
+  ERR_CLIENT_METADATA_URL_REFUSED: bad('The client ID metadata document URL is not accepted.'),
+  ERR_CLIENT_METADATA_UNAVAILABLE: bad('The client ID metadata document or its keys could not be retrieved.'),
+  ERR_CLIENT_METADATA_INVALID: bad('The client ID metadata document is not valid for this client.'),
   // Identity Assertion JWT Authorization Grants (draft-ietf-oauth-identity-assertion-authz-grant,
   // see profiles/id-jag.ts) and the grant profiles of trusted issuers.
   ERR_PROFILE_NOT_ALLOWED: bad('The assertion profile is not accepted for this issuer.'),

@@ -22,6 +22,7 @@ export {
 } from './errors';
 export { MemoryReplayStore, ReplayStoreFullError, type MemoryReplayStoreOptions } from './replay/memory-store';
 export { ALL_ALGORITHMS as SUPPORTED_ALGORITHMS } from './jose/algorithms';
+export { SPIFFE_CLIENT_ASSERTION_TYPE } from './trust/spiffe';
 export { mergeMetadata, ID_JAG_GRANT_PROFILE, type AssertionAuthMethod } from './http/metadata';
 export { ID_JAG_TYPE } from './profiles/id-jag';
 export { jwkThumbprint } from './profiles/dpop';

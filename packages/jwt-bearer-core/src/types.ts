@@ -103,6 +103,15 @@ export interface TrustedIssuer extends KeySourceFields, PartyPolicy {
    */
   requireSubject?: boolean;
   /**
+   * Find the keys through the issuer's published metadata: `true` reads
+   * `{issuer}/.well-known/openid-configuration`, then RFC 8414's
+   * `/.well-known/oauth-authorization-server`; a string names the document. The document's
+   * `issuer` must equal `issuer` exactly; its `jwks_uri` is fetched as any `jwksUri` (see
+   * `jwksOptions`, whose cache, cooldown and timeout apply to the document too). A failure is a
+   * 503. One key source among `jwksUri`, `jwks`, `publicKey`, `secret`, `discovery`.
+   */
+  discovery?: true | string;
+  /**
    * The grant profiles this issuer may present (DESIGN §10): `'rfc7523'`, a plain RFC 7523 §2.1
    * assertion; `'id-jag'`, an Identity Assertion JWT Authorization Grant (`typ: oauth-id-jag+jwt`,
    * draft-ietf-oauth-identity-assertion-authz-grant). The assertion's `typ` chooses the profile;
@@ -127,6 +136,95 @@ export interface ClientRegistration extends KeySourceFields, PartyPolicy {
   clientSecret?: SecretInput | SecretInput[];
   /** Algorithms this client may use, intersected with the global `algorithms`. */
   algorithms?: Algorithm[];
+  /**
+   * Workload identities this client may authenticate with (method `federated_jwt`): a token of
+   * a `federation` issuer matching one of these, sent with `client_id` naming this client. A
+   * client with federated credentials needs no key source of its own.
+   */
+  federatedCredentials?: FederatedCredential[];
+  /**
+   * The SPIFFE ID (`spiffe://trust-domain/path`) whose JWT-SVIDs authenticate this client
+   * (method `spiffe_jwt`, option `spiffe`). A client with a `spiffeId` needs no key source of its own.
+   */
+  spiffeId?: string;
+}
+
+/**
+ * One workload identity of a client: tokens from `issuer` whose `sub` is `subject` (exactly) or
+ * matches `subjectPattern` (`*` matches any run of characters, every other character only
+ * itself), and whose listed `claims` are exactly these strings.
+ */
+export interface FederatedCredential {
+  /** The federation issuer (`iss`), one of the `federation` option's. */
+  issuer: string;
+  /** The exact `sub`, e.g. `system:serviceaccount:prod:billing`. */
+  subject?: string;
+  /** A glob on `sub`, e.g. `repo:acme/deploy:ref:refs/heads/*`. */
+  subjectPattern?: string;
+  /** Claims that must be present with exactly these values, e.g. `{ repository_owner_id: '123' }`. */
+  claims?: Record<string, string>;
+}
+
+/**
+ * A platform that issues workload identity tokens (Kubernetes, GitHub Actions, a cloud's
+ * workload identity): client option `federation`. One key source of `jwksUri`, `jwks`,
+ * `publicKey`, `discovery`.
+ */
+export interface FederationIssuer extends KeySourceFields {
+  /** The tokens' `iss`, e.g. `https://token.actions.githubusercontent.com`. */
+  issuer: string;
+  /** As for a trusted issuer: `true` or the discovery document's URL. */
+  discovery?: true | string;
+  /** The `aud` its tokens must carry as their sole value. Default: this server's `issuer`. */
+  audience?: string;
+  /** Algorithms its tokens may use, intersected with the global `algorithms`. */
+  algorithms?: Algorithm[];
+  /** Seconds a token stays usable after `iat` (see `maxLifetime`). Default: the option's. */
+  maxLifetime?: number;
+  /**
+   * `true`: its tokens skip the replay store (Kubernetes' kubelet re-sends one projected token
+   * until it rotates it); every other check, lifetime included, still applies. Default `false`:
+   * a token needs a `jti` and is accepted once.
+   */
+  allowReuse?: boolean;
+}
+
+/** Client option `clientIdMetadataDocuments` (draft-ietf-oauth-client-id-metadata-document). */
+export interface ClientIdMetadataDocumentOptions {
+  /** Which document URLs may be fetched at all. Default: every URL the draft allows. */
+  allow?: (url: string) => boolean;
+  /** Largest document accepted, in bytes. Default 5120 (the draft's recommendation). */
+  maxBytes?: number;
+  /** Milliseconds a document (or its `jwks_uri` key set) fetch may take in all. Default 5000. */
+  timeout?: number;
+  /** Upper bound, in seconds, of how long a document is cached whatever its headers say. Default 3600. */
+  maxAge?: number;
+  /** Most documents cached. Default 1000. */
+  maxDocuments?: number;
+  /**
+   * Lets document and key set URLs resolve to private, loopback and link-local addresses and
+   * use `http:` to a loopback host: tests and private deployments only. Default `false`.
+   */
+  allowPrivateNetwork?: boolean;
+  /** Name resolution (default: the system resolver), for tests and custom resolvers. */
+  lookup?: (hostname: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
+  /** An `https.Agent` for the fetches (custom CAs). Default: `jwksOptions.requestAgent`. */
+  requestAgent?: unknown;
+}
+
+/** One SPIFFE trust domain: its JWT-SVID keys from a bundle endpoint or an inline bundle. */
+export interface SpiffeTrustDomain {
+  /** The trust domain name, e.g. `prod.example.org`. */
+  trustDomain: string;
+  /** URL of the trust domain's SPIFFE bundle (`https_web` profile), fetched as a JWK Set. */
+  bundleEndpoint?: string;
+  /** The bundle inline: a JWK Set whose keys have `use: "jwt-svid"`. */
+  jwks?: JwkSet;
+}
+
+/** Client option `spiffe` (draft-ietf-oauth-spiffe-client-auth). */
+export interface SpiffeOptions {
+  trustDomains: SpiffeTrustDomain[];
 }
 
 /** Resolves a registration by identifier; may be async. Return `undefined` when unknown. */
@@ -352,6 +450,16 @@ export interface ClientAuthenticatorOptions extends CommonOptions {
    * the `audiences` values and reports each such use through `onWarning`.
    */
   audienceMode?: AudienceMode;
+  /**
+   * Accept clients whose `client_id` is the https URL of a client ID metadata document
+   * (draft-ietf-oauth-client-id-metadata-document) that `clients` does not know. `true` for the
+   * defaults. Default: off.
+   */
+  clientIdMetadataDocuments?: boolean | ClientIdMetadataDocumentOptions;
+  /** Platforms whose workload tokens authenticate clients with `federatedCredentials`. */
+  federation?: FederationIssuer[];
+  /** SPIFFE trust domains whose JWT-SVIDs authenticate clients with a `spiffeId`. */
+  spiffe?: SpiffeOptions;
 }
 
 /** Claims of a verified assertion. Extend it through declaration merging for typed custom claims. */
@@ -427,7 +535,17 @@ export interface AuthorizationServerMetadata {
 /** The verified principal of RFC 7523 §2.2 client authentication. */
 export interface ClientPrincipal {
   clientId: string;
-  method: 'private_key_jwt' | 'client_secret_jwt';
+  /**
+   * How the client authenticated: its own key (`private_key_jwt`), a shared secret
+   * (`client_secret_jwt`), a federated workload token (`federated_jwt`) or a JWT-SVID (`spiffe_jwt`).
+   */
+  method: 'private_key_jwt' | 'client_secret_jwt' | 'federated_jwt' | 'spiffe_jwt';
+  /** For `federated_jwt`: the platform token's issuer and subject. */
+  federation?: { issuer: string; subject: string };
+  /** For `spiffe_jwt`: the SVID's SPIFFE ID. */
+  spiffeId?: string;
+  /** For a client of a client ID metadata document: the document, as fetched. */
+  metadata?: Record<string, unknown>;
   claims: AssertionClaims;
   header: AssertionHeader;
 }

@@ -95,6 +95,9 @@ function boundedFetch(uri: string, options: ResolvedJwksOptions): Promise<unknow
   });
 }
 
+/** Fetches a key set document and resolves its parsed JSON (an object with a `keys` array). */
+export type KeySetFetcher = (uri: string) => Promise<unknown>;
+
 /**
  * When a key set was last fetched, kept apart from the set's keys so that it outlives both the
  * keys (dropped from the bounded cache) and the set object: the minimum refetch interval holds
@@ -141,6 +144,8 @@ export class RemoteKeySet implements KeySource {
     /** Called on every use and when keys arrive, so the owner's LRU holds every set that holds keys. */
     private readonly onUse: (set: RemoteKeySet) => void = () => undefined,
     private readonly state: FetchState = { lastAttempt: -Infinity, lastDemand: -Infinity, lastFailed: false },
+    /** Fetches the key set's JSON; default: the bounded fetch above. */
+    fetcher: KeySetFetcher = (u) => boundedFetch(u, options),
   ) {
     this.cooldownMs = options.cooldown * 1000;
     this.client = new JwksClient({
@@ -148,7 +153,7 @@ export class RemoteKeySet implements KeySource {
       cache: false,
       rateLimit: false,
       timeout: options.timeout,
-      fetcher: (u: string) => boundedFetch(u, options) as Promise<never>,
+      fetcher: fetcher as (u: string) => Promise<never>,
     });
   }
 
@@ -305,6 +310,8 @@ export class RemoteKeySets {
     private readonly options: ResolvedJwksOptions,
     private readonly now: () => number,
     private readonly use: AssertionUse,
+    /** How key sets are fetched: key sets a client named go through the address guard. */
+    private readonly fetcher?: KeySetFetcher,
   ) {
     this.lastPurge = now();
     this.recent = new LRUCache({
@@ -332,7 +339,7 @@ export class RemoteKeySets {
         state = { lastAttempt: -Infinity, lastDemand: -Infinity, lastFailed: false };
         this.record.set(uri, state);
       }
-      set = new RemoteKeySet(uri, this.options, this.now, this.use, (used) => this.touch(used), state);
+      set = new RemoteKeySet(uri, this.options, this.now, this.use, (used) => this.touch(used), state, this.fetcher);
       this.byUri.set(uri, new WeakRef(set));
       this.collected.register(set, uri);
     }

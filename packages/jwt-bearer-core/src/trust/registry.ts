@@ -4,10 +4,13 @@ import { ALGORITHMS } from '../jose/algorithms';
 import { OAuthError } from '../errors';
 import { importJwkSet, importPublicKey, importSecret, MAX_KEYS_TRIED, StaticKeySource, type KeyEntry, type KeySource } from './keys';
 import { configuredUrl } from './url';
+import { discoverySource, discoveryUrls } from './discovery';
+import { checkFederatedCredentials } from './federation';
+import { checkSpiffeId } from './spiffe';
 import { describe, describeKind, errorMessage } from '../describe';
 import { observe } from '../verify/pipeline';
 import { algorithmList, fail, isPlainObject, nonEmptyString, rejectUnknown, type ResolvedOptions } from '../options';
-import type { Algorithm, ClientRegistration, Resolver, TrustedIssuer } from '../types';
+import type { Algorithm, ClientRegistration, FederationIssuer, Resolver, TrustedIssuer } from '../types';
 
 /** A registration (trusted issuer or client) with its keys parsed and its algorithms settled. */
 export interface Party<R> {
@@ -34,7 +37,7 @@ interface Keys {
 /** What a registration's fields say, checked on every lookup (cold or warm). */
 interface Checked {
   readonly id: string;
-  /** The one key source field present. */
+  /** The one key source field present; `none` for a client that authenticates by federation or SPIFFE only. */
   readonly field: string;
   readonly own: ReadonlySet<Algorithm> | undefined;
   readonly allowReuse: boolean;
@@ -46,6 +49,8 @@ interface Shape {
   secretField: 'secret' | 'clientSecret';
   fields: readonly string[];
   listOption: string;
+  /** Key sources besides jwksUri, jwks, publicKey and the secret. */
+  extraSources?: readonly string[];
 }
 
 const POLICY_FIELDS = ['allowReuse', 'maxLifetime'] as const;
@@ -53,18 +58,28 @@ const POLICY_FIELDS = ['allowReuse', 'maxLifetime'] as const;
 const ISSUER_SHAPE: Shape = {
   idField: 'issuer',
   secretField: 'secret',
-  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'secret', 'algorithms', 'subjects', 'scopes', 'requireSubject', 'profiles', ...POLICY_FIELDS],
+  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'secret', 'discovery', 'algorithms', 'subjects', 'scopes', 'requireSubject', 'profiles', ...POLICY_FIELDS],
   listOption: 'issuers',
+  extraSources: ['discovery'],
+};
+
+/** Federation issuers (DESIGN §11): public keys only, never a secret shared with a platform. */
+const FEDERATION_SHAPE: Shape = {
+  idField: 'issuer',
+  secretField: 'secret',
+  fields: ['issuer', 'jwksUri', 'jwks', 'publicKey', 'discovery', 'audience', 'algorithms', ...POLICY_FIELDS],
+  listOption: 'federation',
+  extraSources: ['discovery'],
 };
 
 const CLIENT_SHAPE: Shape = {
   idField: 'clientId',
   secretField: 'clientSecret',
-  fields: ['clientId', 'jwksUri', 'jwks', 'publicKey', 'clientSecret', 'algorithms', ...POLICY_FIELDS],
+  fields: ['clientId', 'jwksUri', 'jwks', 'publicKey', 'clientSecret', 'algorithms', 'federatedCredentials', 'spiffeId', ...POLICY_FIELDS],
   listOption: 'clients',
 };
 
-type Registration = TrustedIssuer | ClientRegistration;
+type Registration = TrustedIssuer | ClientRegistration | FederationIssuer;
 
 /**
  * Every check of a registration that parses no key: unknown fields, exactly one key source, the
@@ -75,16 +90,19 @@ type Registration = TrustedIssuer | ClientRegistration;
 function checkFields(reg: Record<string, unknown>, shape: Shape, where: string, options: ResolvedOptions): Checked {
   rejectUnknown(reg, shape.fields, where);
   const id = nonEmptyString(reg[shape.idField], `${where}.${shape.idField}`);
+  const names = keySourceNames(shape);
   let field: string | undefined;
   let count = 0;
-  for (const f of ['jwksUri', 'jwks', 'publicKey', shape.secretField]) {
+  for (const f of names) {
     if (reg[f] === undefined) continue;
     count += 1;
     field ??= f;
   }
-  if (count !== 1) {
-    const found = ['jwksUri', 'jwks', 'publicKey', shape.secretField].filter((f) => reg[f] !== undefined);
-    fail(where, `must have exactly one key source of jwksUri, jwks, publicKey, ${shape.secretField} (found ${found.length ? found.join(', ') : 'none'})`);
+  // A client that only authenticates by federation or SPIFFE: its keys come from the platform.
+  if (count === 0 && shape === CLIENT_SHAPE && (reg.federatedCredentials !== undefined || reg.spiffeId !== undefined)) field = 'none';
+  else if (count !== 1) {
+    const found = names.filter((f) => reg[f] !== undefined);
+    fail(where, `must have exactly one key source of ${names.join(', ')} (found ${found.length ? found.join(', ') : 'none'})`);
   }
   const own = reg.algorithms === undefined ? undefined : new Set(algorithmList(reg.algorithms, `${where}.algorithms`));
   const allowReuse = reg.allowReuse;
@@ -107,7 +125,17 @@ function checkFields(reg: Record<string, unknown>, shape: Shape, where: string, 
       fail(`${where}.profiles`, 'must be a non-empty array of "rfc7523" and "id-jag"');
     }
   }
+  if (shape === CLIENT_SHAPE) {
+    if (reg.federatedCredentials !== undefined) checkFederatedCredentials(reg.federatedCredentials, `${where}.federatedCredentials`);
+    if (reg.spiffeId !== undefined) checkSpiffeId(reg.spiffeId, `${where}.spiffeId`);
+  }
+  if (shape === FEDERATION_SHAPE && reg.audience !== undefined) nonEmptyString(reg.audience, `${where}.audience`);
   return { id, field: field!, own, allowReuse: allowReuse === true, maxLifetime: (maxLifetime as number | undefined) ?? options.maxLifetime };
+}
+
+/** The key source fields of a shape, in the order its error message names them. */
+function keySourceNames(shape: Shape): string[] {
+  return ['jwksUri', 'jwks', 'publicKey', ...(shape.fields.includes(shape.secretField) ? [shape.secretField] : []), ...(shape.extraSources ?? [])];
 }
 
 /** Secrets in one `secret` / `clientSecret` list at most: each is tried for a header without `kid`. */
@@ -134,7 +162,10 @@ function secretBytes(value: unknown): number {
 function parseKeys(reg: Record<string, unknown>, checked: Checked, shape: Shape, where: string, options: ResolvedOptions): Keys {
   let source: KeySource;
   const field = checked.field;
-  if (field === 'jwksUri') {
+  if (field === 'none') return { source: new StaticKeySource([]), algorithms: new Set(), symmetric: false };
+  if (field === 'discovery') {
+    source = discoverySource(checked.id, discoveryUrls(reg.discovery, checked.id, `${where}.discovery`), options);
+  } else if (field === 'jwksUri') {
     configuredUrl(reg.jwksUri, `${where}.jwksUri`);
     source = options.remoteKeySets.get(reg.jwksUri as string);
   } else if (field === 'jwks') {
@@ -191,6 +222,8 @@ function contentKey(reg: Record<string, unknown>, checked: Checked): string | un
   const value = reg[field];
   const material =
     field === 'jwksUri' ? `u${String(value)}`
+      : field === 'discovery' ? `d${String(value)}`
+      : field === 'none' ? undefined
       : field === 'publicKey' ? (typeof value === 'string' ? `p${value}` : isPlainObject(value) && !(value instanceof KeyObject) ? `k${JSON.stringify(value)}` : undefined)
       : field === 'jwks' ? (isPlainObject(value) ? `j${JSON.stringify(value)}` : undefined)
       : secretKey(value);
@@ -338,6 +371,11 @@ export class Trust<R extends Registration> {
 /** Trusted issuers of grant assertions. */
 export function issuerTrust(input: unknown, options: ResolvedOptions): Trust<TrustedIssuer> {
   return new Trust<TrustedIssuer>(input, ISSUER_SHAPE, options);
+}
+
+/** Federation issuers of workload tokens (client option `federation`). */
+export function federationTrust(input: unknown, options: ResolvedOptions): Trust<FederationIssuer> {
+  return new Trust<FederationIssuer>(input, FEDERATION_SHAPE, options);
 }
 
 /** Registered clients. */

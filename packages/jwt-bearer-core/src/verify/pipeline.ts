@@ -16,6 +16,8 @@ export interface Seen {
   /** The header's `alg` and `kid` (bounded, unverified until the signature is checked). */
   alg?: string;
   kid?: string;
+  /** The client the request names, when it is not the assertion's `sub` (federation, SPIFFE). */
+  clientId?: string;
   /** Whether the signature has been verified (for `errorDescriptions: 'uniform'`). */
   verified?: boolean;
 }
