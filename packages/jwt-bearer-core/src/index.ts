@@ -28,6 +28,7 @@ export {
   parseForm,
   isJwtBearerGrantRequest,
   hasClientAssertion,
+  createForMiddleware,
   splitGrantOptions,
   splitClientOptions,
   TOKEN_RESPONSE_HEADERS,

@@ -8,6 +8,7 @@ import type { Context, Middleware, Next, ParameterizedContext } from 'koa';
 import {
   assertForm,
   createClientAuthenticator,
+  createForMiddleware,
   createGrantVerifier,
   hasClientAssertion,
   isJwtBearerGrantRequest,
@@ -102,7 +103,7 @@ function fail(ctx: Context, err: unknown, passErrors: boolean): void {
  */
 export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBearerState> {
   const { core, extra } = splitGrantOptions(options);
-  const verifier = createGrantVerifier(core);
+  const verifier = createForMiddleware('jwtBearerGrant', () => createGrantVerifier(core));
   return async function jwtBearerGrantMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'grant', core.onError);
@@ -138,7 +139,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
  */
 export function clientAssertion(options: ClientAssertionOptions): Middleware<JwtBearerState> {
   const { core, extra } = splitClientOptions(options);
-  const authenticator = createClientAuthenticator(core);
+  const authenticator = createForMiddleware('clientAssertion', () => createClientAuthenticator(core));
   return async function clientAssertionMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'client', core.onError);
