@@ -25,6 +25,7 @@ const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 interface Workspace {
   dir: string;
   name: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a package.json, read as the test needs it
   manifest: Record<string, any>;
 }
 
@@ -167,6 +168,20 @@ describe.each(PUBLISHED)('$name tarball', ({ name, manifest }) => {
     const esm = JSON.parse(await nodeIn(app, [`load-${name}.mjs`]));
     expect(esm.count).toBeGreaterThan(0);
     expect(esm.different).toEqual([]);
+  });
+
+  it("runs the README's ES module imports", async () => {
+    const readme = readFileSync(join(ROOT, 'packages', name, 'README.md'), 'utf8');
+    const imports = [...readme.matchAll(/```mjs\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n').filter((line) => line.startsWith('import ')));
+    if (imports.length === 0) {
+      // Only a package without a JavaScript quick start (a command-line tool) may show no imports.
+      expect(readme).not.toMatch(/```js\n/);
+      return;
+    }
+    expect(imports.join('\n')).toContain(`from '${name}'`);
+    // A named import that the package does not export is a SyntaxError when the module links.
+    writeFileSync(join(app, `readme-imports-${name}.mjs`), `${imports.join('\n')}\nconsole.log('linked');\n`);
+    expect(await nodeIn(app, [`readme-imports-${name}.mjs`])).toBe('linked\n');
   });
 
   it("runs the README's quick start as pasted", async () => {

@@ -49,12 +49,25 @@ export type {
 } from 'jwt-bearer-core';
 
 /**
- * The state this middleware adds: `ctx.state.jwtBearer`. Type your app with it:
- * `new Koa<Koa.DefaultState & JwtBearerState>()`.
+ * The state this middleware adds: `ctx.state.jwtBearer`. A plain `new Koa()` has it typed already
+ * (through Koa's `DefaultState`, below); an app typed with a state of its own adds it:
+ * `new Koa<MyState & JwtBearerState>()`.
  */
 export interface JwtBearerState {
   /** What jwt-bearer verified on this request: the grant and/or the authenticated client. */
   jwtBearer?: JwtBearerResult;
+}
+
+// Koa's default state is `any`, so with a plain `new Koa()` TypeScript would check nothing on
+// `ctx.state.jwtBearer`. Declaring the one optional property on Koa's DefaultState types it for
+// every app that uses this package, and claims no more than is true: the property is ours (a name
+// no other package uses), and it is absent on requests the middleware did not verify. Every other
+// property of the state stays `any`, as before. Express's `req.jwtBearer` is declared the same way.
+declare module 'koa' {
+  interface DefaultState {
+    /** What jwt-bearer verified on this request: the grant and/or the authenticated client. */
+    jwtBearer?: JwtBearerResult;
+  }
 }
 
 /** The context the middleware works with. */
