@@ -41,7 +41,7 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.jest } },
   },
   {
-    files: ['**/*.cjs', 'bench/**/*.js', 'test/**/*.js'],
+    files: ['**/*.cjs', 'bench/**/*.js', 'test/**/*.js', 'scripts/**/*.js'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

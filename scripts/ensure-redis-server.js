@@ -12,7 +12,7 @@ if (found('redis-server')) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (isRoot && found('apt-get')) {
-  console.log('redis-server is missing: installing Debian\'s redis-server (the Redis suites start their own on 127.0.0.1)');
+  console.log("redis-server is missing: installing Debian's redis-server (the Redis suites start their own on 127.0.0.1)");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
   if (run(['update', '-qq']) && run(['install', '-y', '-qq', '--no-install-recommends', 'redis-server', 'redis-sentinel', 'redis-tools'])) {

@@ -113,7 +113,10 @@ afterAll(async () => {
 describe.each(PUBLISHED)('$name tarball', ({ name, manifest }) => {
   const listing = () => {
     const { stdout } = spawnSync('tar', ['-tzf', tarballs.get(name)!], { encoding: 'utf8' });
-    return stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ''));
   };
 
   it('holds the built code, the sources its maps name, the README and the MIT LICENSE, and no build info', () => {
