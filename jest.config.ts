@@ -46,6 +46,9 @@ const config: Config = {
       testMatch: ['<rootDir>/**/*.test.ts'],
     },
   ],
+  // Coverage by default (the README's test command); JEST_COVERAGE=0 skips it, as CI does on all
+  // but one Node.js line.
+  collectCoverage: process.env.JEST_COVERAGE !== '0',
   collectCoverageFrom: ['<rootDir>/packages/*/src/**/*.ts'],
   coverageReporters: ['text-summary', 'text'],
   coverageThreshold: {

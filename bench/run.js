@@ -1,6 +1,6 @@
 'use strict';
 // `npm run bench`: builds (the npm script), then runs every phase once and prints medians of
-// several interleaved rounds, ending with the performance budget of DESIGN.md §7, each line marked
+// several interleaved rounds, ending with the performance budget of docs/DESIGN.md §7, each line marked
 // met / not met. The report is also written to bench/RESULTS.md.
 //
 // Phases: core (child process) → http (servers in child processes, load from here) → jwks →
@@ -246,7 +246,7 @@ function budgetSection(budget) {
     return [b.check, b.fmt(b.value), b.cpu === undefined ? '' : fmtBudgetRatio(b.cpu), target, status];
   });
   return [
-    '### Budget (DESIGN.md §7)',
+    '### Budget ([docs/DESIGN.md §7](../docs/DESIGN.md#7-performance-budget))',
     '',
     c.table(['check', 'measured', 'by server CPU/request', 'target', 'status'], rows),
     '',

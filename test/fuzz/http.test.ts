@@ -21,6 +21,7 @@ import { APP_FALLBACK_BODY, HTTP_TARGETS, startTarget, type Target } from '../su
 import { errorProblem, type Answer } from '../support/hostile/oauth';
 import { watchProcessErrors, type ProcessErrors } from '../support/hostile/process';
 import { clientAssertionFor, GRANT_ISSUER, GRANT_ISSUER_EC, grantAssertionFor, HS_SECRET, world } from '../support/hostile/world';
+import { printStatistics } from '../support/verbose';
 
 const w = world();
 const BOUND_MS = 2000;
@@ -51,7 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   guard.stop();
   for (const app of apps) await app.target.close();
-  console.log(tally.line('http'));
+  printStatistics(tally.line('http'));
 });
 
 // Genuine tokens: a pool minted up front, plus fresh ones minted per case (EC: fast to sign).

@@ -12,6 +12,7 @@ import { BODY_LIMIT, CONCURRENCY, drive, type RunStats } from '../support/hostil
 import { activeResources, MB, settle } from '../support/hostile/process';
 import { buildApp, HTTP_TARGETS, type TargetConfig } from '../support/hostile/targets';
 import { world } from '../support/hostile/world';
+import { printIfFailing } from '../support/verbose';
 
 const LOAD_SECONDS = Number(process.env.LOAD_SECONDS ?? 10);
 const WARMUP_SECONDS = 1.5;
@@ -77,24 +78,25 @@ describe.each(HTTP_TARGETS)('%s under sustained mixed load', (name) => {
       closed = true;
       const left = await waitForResources(baselineResources, ['TCPServerWrap', 'TCPSocketWrap']);
 
-      // The one line to report.
-      console.log(
+      // The one line to report: printed when an assertion below fails, or with JWT_BEARER_TEST_VERBOSE=1.
+      const report =
         `[resources] ${name}: ${measured} requests in ${elapsed.toFixed(1)} s (${Math.round(measured / elapsed)} req/s, ${CONCURRENCY} concurrent, keep-alive), ` +
           `${stats.unexpected.length} unexpected answers, slowest ${Math.round(stats.slowestMs)} ms; ` +
           `heapUsed ${(before.heapUsed / MB).toFixed(1)} → ${(after.heapUsed / MB).toFixed(1)} MB (${heapGrowth >= 0 ? '+' : ''}${heapGrowth.toFixed(2)} MB), ` +
           `rss ${(before.rss / MB).toFixed(1)} → ${(after.rss / MB).toFixed(1)} MB (${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(2)} MB), ` +
           `heapTotal ${(before.heapTotal / MB).toFixed(1)} → ${(after.heapTotal / MB).toFixed(1)} MB, external ${(before.external / MB).toFixed(1)} → ${(after.external / MB).toFixed(1)} MB; ` +
-          `open TCP handles after close: server ${left.TCPServerWrap ?? 0}/${baselineResources.TCPServerWrap ?? 0}, socket ${left.TCPSocketWrap ?? 0}/${baselineResources.TCPSocketWrap ?? 0} (now/baseline)`,
-      );
+          `open TCP handles after close: server ${left.TCPServerWrap ?? 0}/${baselineResources.TCPServerWrap ?? 0}, socket ${left.TCPSocketWrap ?? 0}/${baselineResources.TCPSocketWrap ?? 0} (now/baseline)`;
 
-      expect(stats.unexpected).toEqual([]);
-      expect(measured).toBeGreaterThan(100 * LOAD_SECONDS);
-      expect(Object.keys(stats.byKind).length).toBe(11);
-      expect(stats.slowestMs).toBeLessThan(2000);
-      expect(heapGrowth).toBeLessThan(HEAP_BOUND_MB);
-      expect(rssGrowth).toBeLessThan(RSS_BOUND_MB[name]!);
-      expect(left.TCPServerWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPServerWrap ?? 0);
-      expect(left.TCPSocketWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPSocketWrap ?? 0);
+      printIfFailing(report, () => {
+        expect(stats.unexpected).toEqual([]);
+        expect(measured).toBeGreaterThan(100 * LOAD_SECONDS);
+        expect(Object.keys(stats.byKind).length).toBe(11);
+        expect(stats.slowestMs).toBeLessThan(2000);
+        expect(heapGrowth).toBeLessThan(HEAP_BOUND_MB);
+        expect(rssGrowth).toBeLessThan(RSS_BOUND_MB[name]!);
+        expect(left.TCPServerWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPServerWrap ?? 0);
+        expect(left.TCPSocketWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPSocketWrap ?? 0);
+      });
     } finally {
       if (!closed) {
         agent.destroy();

@@ -85,6 +85,21 @@ export function describeAdapterOptions<M extends { name: string; length: number 
       expect(typeErrorOf(grantWith(options)).message).toMatch(message);
     });
 
+    test('a misspelt middleware option names jwtBearerGrant() and lists every option it takes', () => {
+      const message = typeErrorOf(grantWith({ ...grantOptions(), issueTokens: () => undefined })).message;
+      expect(message).toMatch(/^jwt-bearer: unknown option "issueTokens" in jwtBearerGrant\(\) \(known: /);
+      expect(message).not.toContain('createGrantVerifier');
+      const known = /\(known: (.*)\)$/.exec(message)![1]!.split(', ');
+      expect(known).toEqual(expect.arrayContaining(['issuer', 'issuers', 'jwksOptions', 'issueToken', 'passErrors', 'bodyLimit']));
+      expect(known).not.toContain('required');
+    });
+
+    test('a misspelt member of a nested option keeps its own place', () => {
+      expect(typeErrorOf(grantWith({ ...grantOptions(), jwksOptions: { timeot: 100 } })).message).toMatch(
+        /^jwt-bearer: unknown option "timeot" in jwksOptions \(known: /,
+      );
+    });
+
     test(`valid options give a named ${shape} middleware, and the caller's object is left as it was`, () => {
       const issueToken = () => ({ access_token: 'a', token_type: 'Bearer' });
       const options = { ...grantOptions(), issueToken, passErrors: true, bodyLimit: 4096 };
@@ -113,6 +128,14 @@ export function describeAdapterOptions<M extends { name: string; length: number 
       ['onError not a function', { ...clientOptions(), onError: 'console' }, /option "onError"/],
     ])('%s: TypeError naming it', (_label, options, message) => {
       expect(typeErrorOf(clientWith(options)).message).toMatch(message);
+    });
+
+    test('a misspelt middleware option names clientAssertion() and lists every option it takes', () => {
+      const message = typeErrorOf(clientWith({ ...clientOptions(), requried: false })).message;
+      expect(message).toMatch(/^jwt-bearer: unknown option "requried" in clientAssertion\(\) \(known: /);
+      const known = /\(known: (.*)\)$/.exec(message)![1]!.split(', ');
+      expect(known).toEqual(expect.arrayContaining(['issuer', 'clients', 'required', 'passErrors', 'bodyLimit']));
+      expect(known).not.toContain('issueToken');
     });
 
     test(`valid options give a named ${shape} middleware`, () => {

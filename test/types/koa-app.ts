@@ -76,4 +76,14 @@ clientAssertion({ ...clientOptions, issueToken });
 // @ts-expect-error passErrors is a boolean.
 jwtBearerGrant({ ...grantOptions, passErrors: 'yes' });
 
+// A plain new Koa(): ctx.state.jwtBearer is typed all the same (koa's DefaultState is augmented).
+export const plain = new Koa();
+plain.use(jwtBearerGrant(grantOptions));
+plain.use((ctx) => {
+  const subject: string | undefined = ctx.state.jwtBearer?.grant?.subject;
+  // @ts-expect-error the scope is a string[], not a string.
+  const scope: string | undefined = ctx.state.jwtBearer?.grant?.scope;
+  ctx.body = { subject, scope };
+});
+
 export default app;

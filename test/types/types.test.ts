@@ -96,14 +96,27 @@ test('deliberate type errors are reported: the principal types are checked, not 
       '  ctx.body = scope;',
       '});',
     ].join('\n'),
+    [join(__dirname, '__negative_plain_koa__.ts')]: [
+      "import Koa from 'koa';",
+      "import { jwtBearerGrant } from 'koa-jwt-bearer';",
+      'const app = new Koa();',
+      "app.use(jwtBearerGrant({ issuer: 'https://as.example.com', issuers: [] }));",
+      'app.use((ctx) => {',
+      '  const scope: string = ctx.state.jwtBearer?.grant?.scope;',
+      '  ctx.body = { scope, other: ctx.state.anythingElse };',
+      '});',
+    ].join('\n'),
   };
   const negative = compile(config, Object.keys(bad), bad, program);
   const found = format(ts.getPreEmitDiagnostics(negative));
-  expect(found.length).toBeGreaterThanOrEqual(4);
+  expect(found.length).toBeGreaterThanOrEqual(5);
   const text = found.join('\n');
   // string assigned to number; clientID is not clientId; bodyLimit is a number; string[] is not string.
   expect(text).toMatch(/__negative_express__\.ts:5 TS2322/);
   expect(text).toMatch(/__negative_express__\.ts:6 TS2551: Property 'clientID' does not exist/);
   expect(text).toMatch(/__negative_koa__\.ts:4 TS2322/);
   expect(text).toMatch(/__negative_koa__\.ts:6 TS2322/);
+  // A plain new Koa(): jwtBearer is typed through Koa's DefaultState; the rest of the state stays any.
+  expect(text).toMatch(/__negative_plain_koa__\.ts:6 TS2322/);
+  expect(text).not.toMatch(/__negative_plain_koa__\.ts:7/);
 });

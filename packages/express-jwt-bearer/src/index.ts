@@ -8,6 +8,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import {
   assertForm,
   createClientAuthenticator,
+  createForMiddleware,
   createGrantVerifier,
   hasClientAssertion,
   isJwtBearerGrantRequest,
@@ -117,7 +118,7 @@ function fail(err: unknown, res: Response, next: NextFunction, passErrors: boole
  */
 export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler & WithMetadata {
   const { core, extra } = splitGrantOptions(options);
-  const verifier = createGrantVerifier(core);
+  const verifier = createForMiddleware('jwtBearerGrant', () => createGrantVerifier(core));
   return withMetadata(function jwtBearerGrantMiddleware(req: Request, res: Response, next: NextFunction): void {
     (async () => {
       const parsed = await form(req, extra.bodyLimit, 'grant', core.onError);
@@ -144,7 +145,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): RequestHandler &
  */
 export function clientAssertion(options: ClientAssertionOptions): RequestHandler & WithMetadata {
   const { core, extra } = splitClientOptions(options);
-  const authenticator = createClientAuthenticator(core);
+  const authenticator = createForMiddleware('clientAssertion', () => createClientAuthenticator(core));
   return withMetadata(function clientAssertionMiddleware(req: Request, res: Response, next: NextFunction): void {
     (async () => {
       const parsed = await form(req, extra.bodyLimit, 'client', core.onError);

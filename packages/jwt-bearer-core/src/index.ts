@@ -43,6 +43,7 @@ export {
   parseForm,
   isJwtBearerGrantRequest,
   hasClientAssertion,
+  createForMiddleware,
   splitGrantOptions,
   splitClientOptions,
   TOKEN_RESPONSE_HEADERS,

@@ -88,12 +88,26 @@ export function algorithmList(value: unknown, name: string): Algorithm[] {
   return value as Algorithm[];
 }
 
+/**
+ * An option name nobody reads. Carries the name, the known names and where it was passed, so a
+ * caller that adds options of its own (the middlewares) can report the typo under its own name
+ * with its whole list of options.
+ */
+export class UnknownOptionError extends TypeError {
+  constructor(
+    readonly option: string,
+    readonly known: readonly string[],
+    readonly where: string,
+  ) {
+    super(`jwt-bearer: unknown option "${option}" in ${where} (known: ${known.join(', ')})`);
+    this.name = 'TypeError';
+  }
+}
+
 /** Refuses option names nobody reads: a typo (`audience`, `clockSkew`) must not pass silently. */
 export function rejectUnknown(options: Record<string, unknown>, known: readonly string[], where: string): void {
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`jwt-bearer: unknown option "${key}" in ${where} (known: ${known.join(', ')})`);
-    }
+    if (!known.includes(key)) throw new UnknownOptionError(key, known, where);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Context, Middleware, Next, ParameterizedContext } from 'koa';
 import {
   assertForm,
   createClientAuthenticator,
+  createForMiddleware,
   createGrantVerifier,
   hasClientAssertion,
   isJwtBearerGrantRequest,
@@ -61,12 +62,25 @@ export type {
 } from 'jwt-bearer-core';
 
 /**
- * The state this middleware adds: `ctx.state.jwtBearer`. Type your app with it:
- * `new Koa<Koa.DefaultState & JwtBearerState>()`.
+ * The state this middleware adds: `ctx.state.jwtBearer`. A plain `new Koa()` has it typed already
+ * (through Koa's `DefaultState`, below); an app typed with a state of its own adds it:
+ * `new Koa<MyState & JwtBearerState>()`.
  */
 export interface JwtBearerState {
   /** What jwt-bearer verified on this request: the grant and/or the authenticated client. */
   jwtBearer?: JwtBearerResult;
+}
+
+// Koa's default state is `any`, so with a plain `new Koa()` TypeScript would check nothing on
+// `ctx.state.jwtBearer`. Declaring the one optional property on Koa's DefaultState types it for
+// every app that uses this package, and claims no more than is true: the property is ours (a name
+// no other package uses), and it is absent on requests the middleware did not verify. Every other
+// property of the state stays `any`, as before. Express's `req.jwtBearer` is declared the same way.
+declare module 'koa' {
+  interface DefaultState {
+    /** What jwt-bearer verified on this request: the grant and/or the authenticated client. */
+    jwtBearer?: JwtBearerResult;
+  }
 }
 
 /** The context the middleware works with. */
@@ -115,7 +129,7 @@ function fail(ctx: Context, err: unknown, passErrors: boolean): void {
  */
 export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBearerState> & WithMetadata {
   const { core, extra } = splitGrantOptions(options);
-  const verifier = createGrantVerifier(core);
+  const verifier = createForMiddleware('jwtBearerGrant', () => createGrantVerifier(core));
   return withMetadata(async function jwtBearerGrantMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'grant', core.onError);
@@ -151,7 +165,7 @@ export function jwtBearerGrant(options: JwtBearerGrantOptions): Middleware<JwtBe
  */
 export function clientAssertion(options: ClientAssertionOptions): Middleware<JwtBearerState> & WithMetadata {
   const { core, extra } = splitClientOptions(options);
-  const authenticator = createClientAuthenticator(core);
+  const authenticator = createForMiddleware('clientAssertion', () => createClientAuthenticator(core));
   return withMetadata(async function clientAssertionMiddleware(ctx: JwtBearerContext, next: Next): Promise<void> {
     try {
       const parsed = await form(ctx, extra.bodyLimit, 'client', core.onError);

@@ -3,7 +3,7 @@ import { describe } from '../describe';
 import { scopeToReport } from '../verify/grant';
 import { JWT_BEARER_GRANT_TYPE } from '../constants';
 import { OAuthError, type AssertionUse } from '../errors';
-import { fail, isPlainObject } from '../options';
+import { fail, isPlainObject, UnknownOptionError } from '../options';
 import { report } from '../verify/pipeline';
 import { issueTokenFailed } from '../observe/outcome';
 import type { AuthorizationServerMetadata, ClientAuthenticatorOptions, GrantPrincipal, GrantVerifierOptions, RejectionEvent } from '../types';
@@ -73,6 +73,31 @@ export interface SplitOptions<Core, Extra> {
 
 const DEFAULT_BODY_LIMIT = 100 * 1024;
 
+/** The options each middleware takes besides the core's. */
+const MIDDLEWARE_OPTIONS = {
+  jwtBearerGrant: ['issueToken', 'authenticatedClient', 'passErrors', 'bodyLimit'],
+  clientAssertion: ['required', 'passErrors', 'bodyLimit'],
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * Builds a middleware's core verifier (`create` calls `createGrantVerifier()` or
+ * `createClientAuthenticator()` with the split options). The core knows only its own option names,
+ * so a typo such as `issueTokens` would be reported as an unknown option of the core factory, which
+ * the user never called, with a list that omits `issueToken`: it is reported here as an unknown
+ * option of the middleware, with every option the middleware takes.
+ */
+export function createForMiddleware<T>(middleware: keyof typeof MIDDLEWARE_OPTIONS, create: () => T): T {
+  try {
+    return create();
+  } catch (err) {
+    // Only a name at the top level: a typo inside `jwksOptions` or `clients[0]` keeps its place.
+    if (err instanceof UnknownOptionError && /^create\w+\(\)$/.test(err.where)) {
+      throw new UnknownOptionError(err.option, [...err.known, ...MIDDLEWARE_OPTIONS[middleware]], `${middleware}()`);
+    }
+    throw err;
+  }
+}
+
 function split<Core>(options: unknown, own: readonly string[]): { core: Core; picked: Record<string, unknown> } {
   if (!isPlainObject(options)) throw new TypeError('jwt-bearer: options must be an object');
   const core: Record<string, unknown> = {};
@@ -92,7 +117,7 @@ function split<Core>(options: unknown, own: readonly string[]): { core: Core; pi
 export function splitGrantOptions<Req>(
   options: GrantMiddlewareOptions<Req>,
 ): SplitOptions<GrantVerifierOptions, Pick<GrantMiddlewareOptions<Req>, 'issueToken' | 'authenticatedClient'>> {
-  const { core, picked } = split<GrantVerifierOptions>(options, ['issueToken', 'authenticatedClient', 'passErrors', 'bodyLimit']);
+  const { core, picked } = split<GrantVerifierOptions>(options, MIDDLEWARE_OPTIONS.jwtBearerGrant);
   if (picked.issueToken !== undefined && typeof picked.issueToken !== 'function') fail('issueToken', 'must be a function (principal, req) => token response');
   if (picked.authenticatedClient !== undefined && typeof picked.authenticatedClient !== 'function') {
     fail('authenticatedClient', 'must be a function (req) => client_id | undefined');
@@ -110,7 +135,7 @@ export function splitGrantOptions<Req>(
 
 /** Splits and validates `clientAssertion()` options. */
 export function splitClientOptions(options: ClientMiddlewareOptions): SplitOptions<ClientAuthenticatorOptions, { required: boolean }> {
-  const { core, picked } = split<ClientAuthenticatorOptions>(options, ['required', 'passErrors', 'bodyLimit']);
+  const { core, picked } = split<ClientAuthenticatorOptions>(options, MIDDLEWARE_OPTIONS.clientAssertion);
   if (picked.required !== undefined && typeof picked.required !== 'boolean') fail('required', 'must be a boolean');
   return {
     core,
