@@ -17,6 +17,7 @@ const shared = {
     '^jwt-bearer-redis$': '<rootDir>/../jwt-bearer-redis/src/index.ts',
     '^express-jwt-bearer$': '<rootDir>/../express-jwt-bearer/src/index.ts',
     '^koa-jwt-bearer$': '<rootDir>/../koa-jwt-bearer/src/index.ts',
+    '^jwt-bearer-oauth2-server$': '<rootDir>/../jwt-bearer-oauth2-server/src/index.ts',
   },
 } satisfies Config;
 
@@ -33,6 +34,7 @@ const config: Config = {
     pkg('express-jwt-bearer'),
     pkg('koa-jwt-bearer'),
     pkg('jwt-bearer-redis'),
+    pkg('jwt-bearer-oauth2-server'),
     {
       ...shared,
       displayName: 'cross-package',
