@@ -2,8 +2,8 @@ import type { Config } from 'jest';
 
 // jwks-rsa 4 loads jose 6, and the interop suites load openid-client 6 and oauth4webapi 3: all
 // ESM-only. Jest on Node 20 cannot require ES modules, so ts-jest (with allowJs) transpiles
-// those three packages to CommonJS along with our TypeScript.
-const ESM_PACKAGES = ['jose', 'openid-client', 'oauth4webapi'];
+// those packages (and oidc-provider 9, also ESM-only) to CommonJS along with our TypeScript.
+const ESM_PACKAGES = ['jose', 'openid-client', 'oauth4webapi', 'oidc-provider'];
 
 const shared = {
   testEnvironment: 'node',

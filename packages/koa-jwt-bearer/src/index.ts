@@ -55,6 +55,14 @@ export type {
   WarningEvent,
   WithMetadata,
 } from 'jwt-bearer-core';
+export {
+  jwtBearerGrantType,
+  type OidcProviderGrantOptions,
+  type OidcProviderLike,
+  type OidcProviderClient,
+  type OidcProviderContext,
+  type OidcProviderAccessToken,
+} from './oidc-provider';
 
 /**
  * The state this middleware adds: `ctx.state.jwtBearer`. Type your app with it:
