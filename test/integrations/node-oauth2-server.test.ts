@@ -4,7 +4,7 @@
  * methods, private_key_jwt (RFC 7523 §2.2), the jwt-bearer grant (RFC 7523 §2.1), an ID-JAG
  * exchange, and the requests that must never obtain a token.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -12,14 +12,8 @@ import ExpressOAuthServer from '@node-oauth/express-oauth-server';
 import { createAssertion, ID_JAG_TYPE, JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
 import { createOAuth2ServerBridge } from 'jwt-bearer-oauth2-server';
 import { createOAuth2ServerApp, type SavedToken } from '../../examples/src/oauth2-server';
+import { basic, close, IDP, idp, keyClient, otherKeyClient, RESOURCE, service, SERVICE } from './fixtures';
 
-const service = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const keyClient = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const otherKeyClient = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const SERVICE = 'https://service.example.com';
-const IDP = 'https://idp.example.com';
-const RESOURCE = 'https://api.example.com/';
 
 const listen = (app: express.Express): Promise<Server> =>
   new Promise((resolve) => {
@@ -59,14 +53,8 @@ beforeAll(async () => {
   inner = built.app;
   tokens = built.tokens;
 });
-const close = (s: Server): Promise<void> =>
-  new Promise((resolve) => {
-    s.close(() => resolve());
-    s.closeAllConnections();
-  });
 afterAll(() => close(server));
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const clientAssertionFor = (clientId: string, key = keyClient.privateKey) =>
   createAssertion({ issuer: clientId, subject: clientId, audience: issuer, key, expiresIn: 60 });
 const grantAssertion = (subject = 'alice', extra: Record<string, unknown> = {}) =>

@@ -4,20 +4,14 @@
  * for the token endpoint, the jwt-bearer grant (RFC 7523 §2.1), an ID-JAG exchange issuing the
  * provider's own access token for the named resource server (RFC 8707), and the refusals.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAssertion, ID_JAG_TYPE, JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
 import type Provider from 'oidc-provider';
 import { createOidcProvider } from '../../examples/src/oidc-provider';
+import { basic, close, IDP, idp, keyClient, otherKeyClient, RESOURCE, service, SERVICE } from './fixtures';
 
-const service = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const keyClient = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const otherKeyClient = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const SERVICE = 'https://service.example.com';
-const IDP = 'https://idp.example.com';
-const RESOURCE = 'https://api.example.com/';
 const SECRET = 'a-secret-of-at-least-thirty-two-characters!';
 const GRANTS = ['client_credentials', JWT_BEARER_GRANT_TYPE];
 const base = { grant_types: GRANTS, redirect_uris: [], response_types: [] };
@@ -61,15 +55,8 @@ beforeAll(async () => {
   }));
   handler = provider.callback();
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-);
+afterAll(() => close(server));
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const keyAssertion = (clientId: string, key = keyClient.privateKey) =>
   createAssertion({ issuer: clientId, subject: clientId, audience: issuer, key, expiresIn: 60 });
 const keyAuth = (clientId = 'key-client', key = keyClient.privateKey) => ({ client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: keyAssertion(clientId, key) });
