@@ -9,6 +9,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAssertion, ID_JAG_TYPE, JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
 import type Provider from 'oidc-provider';
+import { jwtBearerGrantType } from 'koa-jwt-bearer';
 import { createOidcProvider } from '../../examples/src/oidc-provider';
 import { basic, close, IDP, idp, keyClient, otherKeyClient, RESOURCE, service, SERVICE } from './fixtures';
 
@@ -105,7 +106,33 @@ describe('accepted: ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant)', (
   });
 });
 
+describe('accepted: ID-JAG by a client_secret_basic client', () => {
+  it('the ID-JAG names the client the provider authenticated by its secret', async () => {
+    const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: idJag('basic-client') }, { authorization: basic('basic-client', SECRET) });
+    expect(r.status).toBe(200);
+    expect(await find(r.body.access_token)).toMatchObject({ accountId: 'alice', clientId: 'basic-client', aud: RESOURCE });
+  });
+});
+
+describe('jwtBearerGrantType(): options validated when called', () => {
+  it.each([
+    ['provider', () => jwtBearerGrantType({} as never, { issuer, issuers: [] })],
+    ['accountId', () => jwtBearerGrantType(provider, { issuer, issuers: [{ issuer: SERVICE, publicKey: service.publicKey }], accountId: 'x' as never })],
+    ['getResourceServerInfo', () => jwtBearerGrantType(provider, { issuer, issuers: [{ issuer: SERVICE, publicKey: service.publicKey }], getResourceServerInfo: 1 as never })],
+    ['issuer', () => jwtBearerGrantType(provider, { issuer: 'not a url', issuers: [{ issuer: SERVICE, publicKey: service.publicKey }] })],
+  ])('a bad %s throws a TypeError', (name, call) => {
+    expect(call).toThrow(TypeError);
+    expect(call).toThrow(new RegExp(name));
+  });
+});
+
 describe('refused', () => {
+  it('an ID-JAG for a resource the server does not serve → invalid_grant', async () => {
+    const jag = createAssertion({ issuer: IDP, subject: 'alice', audience: issuer, key: idp.privateKey, type: ID_JAG_TYPE, expiresIn: 60, claims: { client_id: 'key-client', resource: 'https://other.example.com/' } });
+    const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: jag, ...keyAuth() });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe('invalid_grant');
+  });
   it('no client authentication at all (a client_id of a confidential client) → invalid_client', async () => {
     const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, client_id: 'key-client', assertion: grant() });
     expect(r.status).toBe(401);
