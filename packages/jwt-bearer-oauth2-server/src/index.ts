@@ -38,6 +38,13 @@ export interface BoundRequest {
   client?: ClientPrincipal | undefined;
   /** The request's form body (to recognise a PKCE request when `publicClients` is on). */
   body?: Record<string, unknown> | undefined;
+  /**
+   * Which endpoint the request is for. Default `'token'`: every client lookup must be backed by
+   * client authentication. `'authorization'`: the library's authorization endpoint, which looks
+   * clients up by id (`getClient(id, null)`, RFC 6749 §4.1.1: no client authentication there); the
+   * lookup goes to the model unchanged and no client counts as authenticated.
+   */
+  endpoint?: 'token' | 'authorization';
 }
 
 /** The client authentication the wrapped `getClient` established for the current request. */
@@ -100,9 +107,10 @@ export interface OAuth2ServerBridge<M extends ClientModel> {
   /**
    * Express/Connect middleware: mount after `clientAssertion({ required: false })` and before the
    * library's token handler. Binds `req.jwtBearer.client` and `req.body` to the rest of this
-   * request's handling.
+   * request's handling. On the authorization route (`oauth.authorize()`), mount
+   * `bind({ endpoint: 'authorization' })` instead.
    */
-  bind(): (req: { jwtBearer?: { client?: ClientPrincipal }; body?: unknown }, res: unknown, next: (err?: unknown) => void) => void;
+  bind(options?: { endpoint?: 'token' | 'authorization' }): (req: { jwtBearer?: { client?: ClientPrincipal }; body?: unknown }, res: unknown, next: (err?: unknown) => void) => void;
   /** Runs `fn` with `request` bound (for Koa or hand-written handlers: wrap the call of `server.token()`). */
   run<T>(request: BoundRequest, fn: () => T): T;
   /** The client authentication of the current request, once the wrapped `getClient` established it. */
@@ -154,6 +162,7 @@ export function createOAuth2ServerBridge<M extends ClientModel>(options: OAuth2S
   async function bridgedGetClient(clientId: string, clientSecret: string | null | undefined): Promise<OAuth2Server.Client | OAuth2Server.Falsey> {
     const store = storage.getStore();
     if (!store) throw new ServerError('Server error: the jwt-bearer bridge is not bound to this request (mount bridge.bind() before the token handler)');
+    if (store.request.endpoint === 'authorization') return getClient(clientId, clientSecret);
     const assertion = store.request.client;
     if (assertion) {
       // RFC 6749 §2.3: a client must not use more than one authentication method per request.
@@ -233,7 +242,8 @@ export function createOAuth2ServerBridge<M extends ClientModel>(options: OAuth2S
   }
 
   function bindRun<T>(request: BoundRequest, fn: () => T): T {
-    const { client, body } = request;
+    const { client, body, endpoint } = request;
+    if (endpoint === 'authorization') return storage.run({ request: { endpoint } }, fn);
     // RFC 7521 §4.2: with a client assertion, client_id is optional; the library finds the client
     // to look up only in client_id, so it names the client the assertion authenticated.
     if (client && body && body.client_id === undefined) body.client_id = client.clientId;
@@ -253,10 +263,12 @@ export function createOAuth2ServerBridge<M extends ClientModel>(options: OAuth2S
     grantTypes: Object.freeze(grantTypes),
     requireClientAuthentication,
     metadata: verifier?.metadata ?? Object.freeze({}),
-    bind() {
+    bind(bindOptions?: { endpoint?: 'token' | 'authorization' }) {
+      const endpoint = bindOptions?.endpoint ?? 'token';
+      if (endpoint !== 'token' && endpoint !== 'authorization') throw new TypeError('bind(): option "endpoint" must be "token" or "authorization"');
       return (req: { jwtBearer?: { client?: ClientPrincipal }; body?: unknown }, _res: unknown, next: (err?: unknown) => void) => {
         const body = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : undefined;
-        bindRun({ client: req.jwtBearer?.client, body }, next);
+        bindRun({ client: req.jwtBearer?.client, body, endpoint }, next);
       };
     },
     run<T>(request: BoundRequest, fn: () => T): T {
