@@ -22,3 +22,6 @@ export const close = (server: Server): Promise<void> =>
     server.close(() => resolve());
     server.closeAllConnections();
   });
+
+/** Whether a response's `expires_in` is the configured lifetime: computed from the expiry at response time, it may be one second less. */
+export const lifetime = (value: unknown, seconds: number): boolean => value === seconds || value === seconds - 1;
