@@ -1,0 +1,133 @@
+'use strict';
+// ID-JAG bench: the token route of express-jwt-bearer (Express 5, served with serverOptions(app))
+// for three kinds of request, measured side by side in one run, targets interleaved round by
+// round, autocannon from this process against a server in a child process on 127.0.0.1:
+//   plain      an RFC 7523 grant (ES256) from a plain issuer
+//   id-jag     an ID-JAG (ES256) with client_secret_basic through authenticatedClient
+//   id-jag+dpop the same, bound by cnf.jkt to a DPoP proof (ES256) it carries
+// Budget (issue 15): id-jag / plain ≥ 0.9×; id-jag+dpop / plain ≥ 0.45× (two signatures).
+// Every request carries a fresh pre-minted assertion (and proof). Run: npm run build && node bench/id-jag.js
+// Environment: BENCH_IDJAG_ROUNDS (3), BENCH_IDJAG_SECONDS (3 per target per round).
+
+const { fork } = require('node:child_process');
+const { generateKeyPairSync, randomUUID, sign } = require('node:crypto');
+const http = require('node:http');
+
+const ISSUER = 'https://as.example.com';
+const IDP = 'https://idp.example.com';
+const SVC = 'https://svc.example.com';
+const RESOURCE = 'https://mcp.example.com/mcp';
+const TOKEN_ENDPOINT = `${ISSUER}/token`;
+const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const BASIC = `Basic ${Buffer.from('mcp-client:mcp-client-secret').toString('base64')}`;
+
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+function jws(header, payload, key) {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
+if (process.argv[2] === 'server') {
+  const express = require('express');
+  const { jwtBearerGrant, serverOptions, MemoryReplayStore } = require('express-jwt-bearer');
+  const keys = JSON.parse(process.env.BENCH_KEYS);
+  const basic = (req) => (req.headers.authorization === BASIC ? 'mcp-client' : undefined);
+  const grant = jwtBearerGrant({
+    issuer: ISSUER,
+    issuers: [
+      { issuer: SVC, publicKey: keys.svc },
+      { issuer: IDP, publicKey: keys.idp, profiles: ['id-jag'] },
+    ],
+    resources: [RESOURCE],
+    authenticatedClient: basic,
+    dpop: { tokenEndpoint: TOKEN_ENDPOINT, maxAge: 600 },
+    // Room for every pre-minted jti of the run (the process-wide default holds 10,000 per issuer).
+    replayStore: new MemoryReplayStore({ max: 2_000_000 }),
+    issueToken: (p) => ({ access_token: `at.${p.subject}`, token_type: p.dpop ? 'DPoP' : 'Bearer', expires_in: 300 }),
+  });
+  const app = express();
+  app.post('/token', grant);
+  const server = http.createServer(serverOptions(app), app);
+  server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+  process.on('message', (m) => m?.cmd === 'exit' && server.close(() => process.exit(0)));
+  return;
+}
+
+const autocannon = require('autocannon');
+
+async function main() {
+  const rounds = Number(process.env.BENCH_IDJAG_ROUNDS ?? 3);
+  const seconds = Number(process.env.BENCH_IDJAG_SECONDS ?? 3);
+  const svc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const dpop = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const dpopJwk = dpop.publicKey.export({ format: 'jwk' });
+  const { jwkThumbprint } = require('jwt-bearer-core');
+  const jkt = jwkThumbprint(dpopJwk);
+  const exportPub = (k) => k.publicKey.export({ type: 'spki', format: 'pem' });
+
+  const count = Math.ceil(rounds * (seconds + 1) * 9000);
+  const now = () => Math.floor(Date.now() / 1000);
+  const form = (assertion) => new URLSearchParams({ grant_type: GRANT, assertion }).toString();
+  const pools = { plain: [], 'id-jag': [], 'id-jag+dpop': [] };
+  for (let i = 0; i < count; i++) {
+    const t = now();
+    pools.plain.push({ body: form(jws({ alg: 'ES256', typ: 'JWT' }, { iss: SVC, sub: 'alice', aud: ISSUER, iat: t, exp: t + 900, jti: randomUUID() }, svc.privateKey)) });
+    const claims = { iss: IDP, sub: 'alice', aud: ISSUER, client_id: 'mcp-client', resource: RESOURCE, scope: 'tools.read', iat: t, exp: t + 900, jti: randomUUID() };
+    pools['id-jag'].push({ body: form(jws({ alg: 'ES256', typ: 'oauth-id-jag+jwt' }, claims, idp.privateKey)), headers: { authorization: BASIC } });
+    pools['id-jag+dpop'].push({
+      body: form(jws({ alg: 'ES256', typ: 'oauth-id-jag+jwt' }, { ...claims, jti: randomUUID(), cnf: { jkt } }, idp.privateKey)),
+      headers: { authorization: BASIC, dpop: jws({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopJwk }, { jti: randomUUID(), htm: 'POST', htu: TOKEN_ENDPOINT, iat: t }, dpop.privateKey) },
+    });
+  }
+
+  const child = fork(__filename, ['server'], { env: { ...process.env, BENCH_KEYS: JSON.stringify({ svc: exportPub(svc), idp: exportPub(idp) }) } });
+  const { port } = await new Promise((resolve) => child.once('message', resolve));
+  const results = { plain: [], 'id-jag': [], 'id-jag+dpop': [] };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const name of Object.keys(pools)) {
+        const pool = pools[name];
+        let failure;
+        const run = await autocannon({
+          url: `http://127.0.0.1:${port}`,
+          connections: 10,
+          duration: seconds,
+          requests: [{
+            method: 'POST',
+            path: '/token',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            setupRequest(req) {
+              const next = pool.pop();
+              if (!next) throw new Error(`pool ${name} is empty`);
+              req.body = next.body;
+              req.headers = { ...req.headers, ...next.headers };
+              return req;
+            },
+            onResponse(status, body) {
+              if (status !== 200 && !failure) failure = `${status} ${body}`;
+            },
+          }],
+        });
+        if (run.non2xx > 0 || run.errors > 0) throw new Error(`${name}: ${run.non2xx} non-2xx (first: ${failure}), ${run.errors} errors`);
+        results[name].push(run.requests.average);
+      }
+    }
+  } finally {
+    child.send({ cmd: 'exit' });
+  }
+  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const ratio = (a) => median(results[a].map((r, i) => r / results.plain[i]));
+  console.log(`ID-JAG token route, express-jwt-bearer on Express ${require('express/package.json').version}, ${rounds} rounds × ${seconds} s, 10 connections`);
+  for (const name of Object.keys(results)) console.log(`  ${name.padEnd(12)} ${Math.round(median(results[name]))} req/s`);
+  const lines = [
+    ['ID-JAG grant route / plain grant route', ratio('id-jag'), 0.9],
+    ['ID-JAG + DPoP route / plain grant route', ratio('id-jag+dpop'), 0.45],
+  ];
+  for (const [check, value, target] of lines) console.log(`  ${check}: ${value.toFixed(3)}× (target ≥ ${target}×) ${value >= target ? 'met' : 'NOT met'}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
