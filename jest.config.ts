@@ -2,8 +2,8 @@ import type { Config } from 'jest';
 
 // jwks-rsa 4 loads jose 6, and the interop suites load openid-client 6 and oauth4webapi 3: all
 // ESM-only. Jest on Node 20 cannot require ES modules, so ts-jest (with allowJs) transpiles
-// those three packages to CommonJS along with our TypeScript.
-const ESM_PACKAGES = ['jose', 'openid-client', 'oauth4webapi'];
+// those packages (and oidc-provider 9, also ESM-only) to CommonJS along with our TypeScript.
+const ESM_PACKAGES = ['jose', 'openid-client', 'oauth4webapi', 'oidc-provider'];
 
 const shared = {
   testEnvironment: 'node',
@@ -18,6 +18,7 @@ const shared = {
     '^express-jwt-bearer$': '<rootDir>/../express-jwt-bearer/src/index.ts',
     '^koa-jwt-bearer$': '<rootDir>/../koa-jwt-bearer/src/index.ts',
     '^jwt-bearer-cli$': '<rootDir>/../jwt-bearer-cli/src/cli.ts',
+    '^jwt-bearer-oauth2-server$': '<rootDir>/../jwt-bearer-oauth2-server/src/index.ts',
   },
 } satisfies Config;
 
@@ -35,6 +36,7 @@ const config: Config = {
     pkg('koa-jwt-bearer'),
     pkg('jwt-bearer-redis'),
     pkg('jwt-bearer-cli'),
+    pkg('jwt-bearer-oauth2-server'),
     {
       ...shared,
       displayName: 'cross-package',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 // What a user installs is the built package: one CommonJS implementation with type declarations,
 // loadable through both `require` and `import` without a second copy of any class.
 const root = join(__dirname, '..', '..');
-const PACKAGES = ['jwt-bearer-core', 'express-jwt-bearer', 'koa-jwt-bearer', 'jwt-bearer-redis', 'jwt-bearer-cli'];
+const PACKAGES = ['jwt-bearer-core', 'express-jwt-bearer', 'koa-jwt-bearer', 'jwt-bearer-redis', 'jwt-bearer-cli', 'jwt-bearer-oauth2-server'];
 
 function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 30_000 });

@@ -60,6 +60,14 @@ export type {
   JwtBearerTraceContext,
   WithMetadata,
 } from 'jwt-bearer-core';
+export {
+  jwtBearerGrantType,
+  type OidcProviderGrantOptions,
+  type OidcProviderLike,
+  type OidcProviderClient,
+  type OidcProviderContext,
+  type OidcProviderAccessToken,
+} from './oidc-provider';
 
 /**
  * The state this middleware adds: `ctx.state.jwtBearer`. A plain `new Koa()` has it typed already
