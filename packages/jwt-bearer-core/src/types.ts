@@ -94,7 +94,7 @@ export interface TrustedIssuer extends KeySourceFields, PartyPolicy {
   /**
    * The scopes a token for this issuer's assertions may carry. A `scope` parameter naming one
    * outside them is `invalid_scope`; with a signed `scope` claim, the grant is narrowed to them
-   * (DESIGN: the claim is a ceiling). Default: any scope.
+   * (DESIGN §8: the claim is a ceiling). Default: any scope.
    */
   scopes?: string[];
   /**
