@@ -41,6 +41,7 @@ const QUICK_START_PRINTS: Record<string, string[]> = {
   'express-jwt-bearer': ["access_token: 'token-for-alice'", "authenticated_client: 'my-client'", "error: 'invalid_client'"],
   'koa-jwt-bearer': ["access_token: 'token-for-alice'", "authenticated_client: 'my-client'", "error: 'invalid_client'"],
   'jwt-bearer-redis': ['200 token-for-alice', '400 invalid_grant'],
+  'jwt-bearer-oauth2-server': ['200 Bearer for alice issued to my-client', '400 invalid_client'],
 };
 
 /** Installed version of a development dependency of the repository, so the app installs it from npm's cache. */
@@ -49,7 +50,17 @@ function repoVersion(name: string): string {
 }
 
 /** Packages the quick starts and the type check need besides ours, at the repository's versions. */
-const APP_DEPENDENCIES = ['express', 'koa', 'ioredis', 'redis', '@types/node', '@types/express', '@types/koa'];
+const APP_DEPENDENCIES = [
+  'express',
+  'koa',
+  'ioredis',
+  'redis',
+  '@node-oauth/oauth2-server',
+  '@node-oauth/express-oauth-server',
+  '@types/node',
+  '@types/express',
+  '@types/koa',
+];
 
 let work: string;
 let app: string;
