@@ -28,6 +28,9 @@ export default tseslint.config(
       parserOptions: { project: './tsconfig.eslint.json', tsconfigRootDir: import.meta.dirname },
     },
     rules: {
+      // The compiler reports a redeclared name in TypeScript; the JavaScript rule mistakes an
+      // overloaded function's signatures for redeclarations.
+      'no-redeclare': 'off',
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
@@ -41,7 +44,7 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.jest } },
   },
   {
-    files: ['**/*.cjs', 'bench/**/*.js', 'test/**/*.js', 'scripts/**/*.js'],
+    files: ['**/*.cjs', 'bench/**/*.js', 'test/**/*.js', 'scripts/**/*.js', 'packages/*/bin/**/*.js'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -53,7 +53,8 @@ async function main() {
     heapAfter: full.heap,
     refusedWhenFull,
   };
-  process.send ? process.send({ type: 'result', result }, () => process.exit(0)) : console.log(JSON.stringify(result, null, 1));
+  if (process.send) process.send({ type: 'result', result }, () => process.exit(0));
+  else console.log(JSON.stringify(result, null, 1));
 }
 
 main().catch((err) => {

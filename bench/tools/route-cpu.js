@@ -8,7 +8,6 @@
 //   node --expose-gc bench/tools/route-cpu.js [routeRegex] [trials] [requestsPerTrial]
 //   e.g. node --expose-gc bench/tools/route-cpu.js 'koa/(raw-)?client' 7 3000
 
-const http = require('node:http');
 const { performance } = require('node:perf_hooks');
 const c = require('../lib/common');
 const { mintPool } = require('../lib/pool');

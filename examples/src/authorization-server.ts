@@ -532,7 +532,8 @@ export interface RunningServer {
 
 /** What {@link serve} needs from a framework: the request listener, once the issuer is known. */
 export interface BuiltApp {
-  listener: RequestListener;
+  /** An Express app, or Koa's `callback()` (its promise never rejects: Koa answers every error itself). */
+  listener: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   close?: () => Promise<void>;
 }
 
@@ -546,9 +547,10 @@ export async function serve(
   build: (issuer: string) => BuiltApp | Promise<BuiltApp>,
   options: { port?: number; issuer?: string; serverOptions?: ServerOptions } = {},
 ): Promise<RunningServer> {
-  let listener: RequestListener | undefined;
+  // eslint-disable-next-line prefer-const -- assigned once the app is built, after listening; requests read it before
+  let listener: BuiltApp['listener'] | undefined;
   const server = createServer(options.serverOptions ?? {}, (req: IncomingMessage, res: ServerResponse) => {
-    if (listener) listener(req, res);
+    if (listener) void listener(req, res);
     else {
       res.statusCode = 503;
       res.end();

@@ -226,7 +226,9 @@ export function createMcpAuthorizationServer(options: McpAuthorizationServerOpti
         }));
       } else await next();
     });
-    app = koa.callback();
+    // Koa's callback() returns a promise that never rejects: Koa answers every error itself.
+    const callback = koa.callback();
+    app = (req, res) => void callback(req, res);
   } else {
     const e = express();
     e.use(express.urlencoded({ extended: false }));
@@ -293,7 +295,11 @@ export async function startMcpAuthorizationServer(
 }
 
 if (require.main === module) {
-  startMcpAuthorizationServer(Number(process.env.PORT ?? 3100)).then(({ baseUrl }) => {
-    console.log(`MCP authorization server on ${baseUrl} (metadata: ${baseUrl}/.well-known/oauth-authorization-server)`);
-  });
+  startMcpAuthorizationServer(Number(process.env.PORT ?? 3100)).then(
+    ({ baseUrl }) => console.log(`MCP authorization server on ${baseUrl} (metadata: ${baseUrl}/.well-known/oauth-authorization-server)`),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -97,7 +97,9 @@ function koaApp(Lib: typeof Koa, stack: StackSpec): RequestListener {
     ctx.set('X-Answered-By', 'app');
     ctx.body = summarize(ctx.request.body, ctx.state.jwtBearer);
   });
-  return app.callback();
+  // Koa's callback() returns a promise that never rejects: Koa answers every error itself.
+  const callback = app.callback();
+  return (req, res) => void callback(req, res);
 }
 
 /** The request listener of `stack` on `framework`. */

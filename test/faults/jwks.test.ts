@@ -14,6 +14,10 @@ import { expectOAuthError, type Answer } from '../support/hostile/oauth';
 import { ALL_TARGETS, startTarget, type Target, type TargetConfig } from '../support/hostile/targets';
 import { expectAccepted, expectRefused, USES, type Use } from '../support/hostile/uses';
 import { AS_ISSUER, clientAssertionFor, clientParams, grantAssertionFor, grantParams, world } from '../support/hostile/world';
+import { faultLinesOnly } from '../support/fault-log';
+
+// These tests provoke 5xx without an onError hook: the core's line on console.error is expected.
+faultLinesOnly();
 
 const w = world();
 const REMOTE_ISSUER = 'https://remote-idp.example.test';

@@ -17,7 +17,7 @@ interface SdkRun {
 /** Runs fixtures/mcp-sdk-client.mjs in `mode` against `base`. */
 function runSdk(mode: string, base: string, env: Record<string, string> = {}): Promise<SdkRun> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(__dirname, 'fixtures', 'mcp-sdk-client.mjs'), mode, base], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout) => {
+    execFile(process.execPath, [join(__dirname, 'fixtures', 'mcp-sdk-client.mjs'), mode, base], { env: { ...process.env, ...env }, timeout: 30_000 }, (err: Error | null, stdout: string) => {
       if (err) return reject(err);
       resolve(JSON.parse(stdout.trim().split('\n').pop()!) as SdkRun);
     });

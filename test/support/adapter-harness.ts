@@ -52,10 +52,16 @@ export const BASIC = { Authorization: 'Basic Y2xpZW50LTE6c2VjcmV0' };
 
 export const encode = (form: Record<string, string>) => new URLSearchParams(form).toString();
 
+/**
+ * A request listener: an Express app, or Koa's `callback()`, whose promise never rejects (Koa
+ * answers every error itself).
+ */
+export type AppListener = (...args: Parameters<RequestListener>) => void | Promise<void>;
+
 /** Starts `listener` on 127.0.0.1 and a free port. */
-export function listen(listener: RequestListener): Promise<Server> {
+export function listen(listener: AppListener): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(listener);
+    const server = createServer((req, res) => void listener(req, res));
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(server));
   });

@@ -241,7 +241,7 @@ describe('onError hook', () => {
       issuers: [{ issuer: GRANT_ISSUER, publicKey: rsa.publicPem, scopes: ['read'] }],
       onError: (e) => events.push(e),
     });
-    const cases: Array<[ReturnType<typeof grantRequest> | { body: undefined; headers: {} }, ErrorCode]> = [
+    const cases: Array<[ReturnType<typeof grantRequest> | { body: undefined; headers: Record<string, never> }, ErrorCode]> = [
       [{ body: undefined, headers: {} }, 'ERR_BODY_MISSING'],
       [grantRequest(undefined), 'ERR_ASSERTION_MISSING'],
       [grantRequest(['a', 'b']), 'ERR_PARAMETER_INVALID'],

@@ -191,7 +191,7 @@ export async function rejection(promise: Promise<unknown>): Promise<OAuthError> 
   try {
     result = await promise;
   } catch (err) {
-    if (!isOAuthError(err)) throw new Error(`expected an OAuthError, got ${String(err)}`);
+    if (!isOAuthError(err)) throw new Error(`expected an OAuthError, got ${String(err)}`, { cause: err });
     return err;
   }
   throw new Error(`expected a rejection, resolved with ${JSON.stringify(result)}`);
@@ -221,6 +221,7 @@ export class RecordingStore implements ReplayStore {
   failWith: unknown = undefined;
   async claim(key: string, ttlSeconds: number): Promise<boolean> {
     this.calls.push({ key, ttlSeconds });
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- a store may reject with anything; tests set non-Error reasons on purpose
     if (this.failWith !== undefined) throw this.failWith;
     if (this.seen.has(key)) return false;
     this.seen.add(key);

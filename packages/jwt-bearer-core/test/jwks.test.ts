@@ -33,6 +33,10 @@ import {
 } from './helpers';
 import { ALGORITHMS } from '../src/jose/algorithms';
 import { MAX_KEYS_TRIED } from '../src/trust/keys';
+import { faultLinesOnly } from '../../../test/support/fault-log';
+
+// These tests provoke 5xx without an onError hook: the core's line on console.error is expected.
+faultLinesOnly();
 
 let server: JwksServer;
 let keyA: TestKeyPair;

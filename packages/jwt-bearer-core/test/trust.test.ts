@@ -23,6 +23,10 @@ import {
   signJws,
   type TestKeyPair,
 } from './helpers';
+import { faultLinesOnly } from '../../../test/support/fault-log';
+
+// These tests provoke 5xx without an onError hook: the core's line on console.error is expected.
+faultLinesOnly();
 
 let rsa: TestKeyPair;
 let rotated: TestKeyPair;
@@ -109,6 +113,7 @@ describe('registrations from a lookup function', () => {
   it('a lookup that rejects is 503 ERR_TRUST_LOOKUP_FAILED (never invalid_* or success)', async () => {
     const grants = createGrantVerifier({ issuer: ISSUER, issuers: () => Promise.reject(new Error('timeout')) });
     await expectRejected(grants.verify(grantRequest(grantToken())), 'ERR_TRUST_LOOKUP_FAILED', 'temporarily_unavailable', 503);
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a lookup that rejects with a non-Error must still be a 503
     const clients = createClientAuthenticator({ issuer: ISSUER, clients: async () => Promise.reject('not even an Error') });
     await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_TRUST_LOOKUP_FAILED', 'temporarily_unavailable', 503);
   });
@@ -280,6 +285,7 @@ describe('the Trust cache of registrations from a lookup (keys parsed once per c
 
   it('parses again when the key material, the identifier or the algorithms differ', async () => {
     let pem = rsa.publicPem;
+    // eslint-disable-next-line prefer-const -- set later in the test; the lookup reads it on every call
     let algorithms: ClientRegistration['algorithms'];
     const trust = clientTrust((id: string) => ({ clientId: id, publicKey: pem, ...(algorithms ? { algorithms } : {}) }), options());
     const a = await trust.resolve('c');

@@ -14,8 +14,9 @@ export interface Listening {
 }
 
 /** Starts `handler` (or an app's request listener) on 127.0.0.1 and an ephemeral port. */
-export function listen(handler: http.RequestListener, port = 0): Promise<Listening> {
-  const server = http.createServer(handler);
+export function listen(handler: (...args: Parameters<http.RequestListener>) => void | Promise<void>, port = 0): Promise<Listening> {
+  // Koa's callback() returns a promise that never rejects: Koa answers every error itself.
+  const server = http.createServer((req, res) => void handler(req, res));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

@@ -24,6 +24,7 @@ export interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body, or undefined when the body was not JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape; each test asserts the fields it reads
   body: any;
   text: string;
   /** Milliseconds from sending to the complete answer. */
@@ -61,6 +62,7 @@ export function expectOAuthError(answer: Answer, error?: string): void {
 }
 
 /** Asserts a success answer and returns its body. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parsed JSON body, as Answer.body
 export function expectSuccess(answer: Answer): any {
   if (answer.status !== 200) throw new Error(`expected success, got ${answer.status} ${answer.text.slice(0, 300)}`);
   return answer.body;

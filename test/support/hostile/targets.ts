@@ -186,7 +186,7 @@ function expressApp(config: TargetConfig, state: Parameters<typeof hooks>[0]): e
     });
   }
   // The app's own error handling: its fallback grant handler's errors and its body parser's.
-  app.use((err: any, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const answer = appErrorAnswer(err);
     res.status(answer.status).set(answer.headers).json(answer.body);
   });

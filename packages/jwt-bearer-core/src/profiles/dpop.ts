@@ -109,7 +109,7 @@ export function readDpopProof(request: TokenRequest, dpop: ResolvedDpop, options
   const entry = importJwk(jwk);
   if (!entry || !entry.algorithms.has(alg)) invalid(`jwk is not a public ${alg} key`);
   // §4.3 item 8: the signature verifies with that key.
-  let valid = false;
+  let valid: boolean;
   try {
     valid = ALGORITHMS[alg].verify(entry.key, decoded.signingInput, decoded.signature);
   } catch {

@@ -94,12 +94,9 @@ export class MemoryReplayStore implements ReplayStore {
    * {@link claim}, counted against `party`'s share (option `maxPerParty`). The library calls it
    * with the assertion's issuer.
    */
-  claimFor(party: string | undefined, key: string, ttlSeconds: number): Promise<boolean> {
-    try {
-      return Promise.resolve(this.claimSync(party, key, ttlSeconds));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async claimFor(party: string | undefined, key: string, ttlSeconds: number): Promise<boolean> {
+    // async: a throw of claimSync becomes the rejection.
+    return this.claimSync(party, key, ttlSeconds);
   }
 
   private claimSync(party: string | undefined, key: string, ttlSeconds: number): boolean {

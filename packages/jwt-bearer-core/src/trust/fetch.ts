@@ -193,18 +193,10 @@ export async function fetchJson(uri: string, options: FetchOptions): Promise<Fet
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new FetchError(`name resolution took longer than ${ms} ms`, 'timeout')), ms);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FetchError(`name resolution took longer than ${ms} ms`, 'timeout')), ms);
     timer.unref();
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
   });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

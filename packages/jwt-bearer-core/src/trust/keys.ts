@@ -155,7 +155,7 @@ export function importPublicKey(input: PublicKeyInput, option: string): KeyEntry
         key = createPublicKey(input);
       }
     } catch (err) {
-      throw new TypeError(`${option} is not a valid PEM public key or certificate (${(err as Error).message})`);
+      throw new TypeError(`${option} is not a valid PEM public key or certificate (${(err as Error).message})`, { cause: err });
     }
     return checked(entry(key, undefined, undefined, cert), option);
   }
