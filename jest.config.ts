@@ -42,9 +42,7 @@ const config: Config = {
       displayName: 'cross-package',
       rootDir: 'test',
       transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/../tsconfig.jest.json' }] },
-      moduleNameMapper: Object.fromEntries(
-        Object.entries(shared.moduleNameMapper).map(([k, v]) => [k, v.replace('<rootDir>/..', '<rootDir>/../packages')]),
-      ),
+      moduleNameMapper: Object.fromEntries(Object.entries(shared.moduleNameMapper).map(([k, v]) => [k, v.replace('<rootDir>/..', '<rootDir>/../packages')])),
       testMatch: ['<rootDir>/**/*.test.ts'],
     },
   ],

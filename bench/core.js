@@ -91,7 +91,10 @@ async function main() {
       key,
       tokens,
       parts: tokens.map(c.split),
-      clientReqs: tokens.map((t) => ({ body: { grant_type: 'client_credentials', client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: t }, headers: {} })),
+      clientReqs: tokens.map((t) => ({
+        body: { grant_type: 'client_credentials', client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: t },
+        headers: {},
+      })),
       grantReqs: tokens.map((t) => ({ body: { grant_type: c.GRANT_TYPE, assertion: t }, headers: {} })),
       warm: c.mint(key, ISSUER, { expiresIn: 300 }),
     };
@@ -105,36 +108,51 @@ async function main() {
     const list = [];
     const raw = c.rawVerifier(key);
     list.push(['raw', () => timeSync((x) => raw(x.input, x.signature), p.parts)]);
-    list.push(['hand', () => {
-      const verify = c.handWritten(key, { audience: ISSUER, maxLifetime: 300 });
-      return timeSync(verify, p.tokens);
-    }]);
+    list.push([
+      'hand',
+      () => {
+        const verify = c.handWritten(key, { audience: ISSUER, maxLifetime: 300 });
+        return timeSync(verify, p.tokens);
+      },
+    ]);
     if (alg !== 'EdDSA') {
       const opts = { algorithms: [alg], audience: ISSUER, issuer: c.CLIENT_ID, clockTolerance: 30 };
       list.push(['jsonwebtoken', () => timeSync((t) => jwt.verify(t, key.publicKey, opts), p.tokens)]);
     }
-    list.push(['authenticate', async () => {
-      const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [registration(key, 'clientId')], replayStore: store() });
-      await auth.authenticate({ body: { client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: p.warm }, headers: {} });
-      return timeAsync((r) => auth.authenticate(r), p.clientReqs);
-    }]);
-    list.push([`authenticate x${CONCURRENCY}`, async () => {
-      const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [registration(key, 'clientId')], replayStore: store() });
-      await auth.authenticate({ body: { client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: p.warm }, headers: {} });
-      return timeConcurrent((r) => auth.authenticate(r), p.clientReqs, CONCURRENCY);
-    }]);
-    list.push(['verify', async () => {
-      const grants = core.createGrantVerifier({ issuer: ISSUER, issuers: [registration(key, 'issuer')], replayStore: store() });
-      await grants.verify({ body: { grant_type: c.GRANT_TYPE, assertion: p.warm }, headers: {} });
-      return timeAsync((r) => grants.verify(r), p.grantReqs);
-    }]);
-    if (key.publicJwk) {
-      list.push(['authenticate (jwksUri)', async () => {
-        const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [registration(key, 'clientId', `${base}/${alg}`)], replayStore: store() });
-        // Warm the key set cache (one fetch) before timing.
+    list.push([
+      'authenticate',
+      async () => {
+        const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [registration(key, 'clientId')], replayStore: store() });
         await auth.authenticate({ body: { client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: p.warm }, headers: {} });
         return timeAsync((r) => auth.authenticate(r), p.clientReqs);
-      }]);
+      },
+    ]);
+    list.push([
+      `authenticate x${CONCURRENCY}`,
+      async () => {
+        const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [registration(key, 'clientId')], replayStore: store() });
+        await auth.authenticate({ body: { client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: p.warm }, headers: {} });
+        return timeConcurrent((r) => auth.authenticate(r), p.clientReqs, CONCURRENCY);
+      },
+    ]);
+    list.push([
+      'verify',
+      async () => {
+        const grants = core.createGrantVerifier({ issuer: ISSUER, issuers: [registration(key, 'issuer')], replayStore: store() });
+        await grants.verify({ body: { grant_type: c.GRANT_TYPE, assertion: p.warm }, headers: {} });
+        return timeAsync((r) => grants.verify(r), p.grantReqs);
+      },
+    ]);
+    if (key.publicJwk) {
+      list.push([
+        'authenticate (jwksUri)',
+        async () => {
+          const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [registration(key, 'clientId', `${base}/${alg}`)], replayStore: store() });
+          // Warm the key set cache (one fetch) before timing.
+          await auth.authenticate({ body: { client_assertion_type: c.CLIENT_ASSERTION_TYPE, client_assertion: p.warm }, headers: {} });
+          return timeAsync((r) => auth.authenticate(r), p.clientReqs);
+        },
+      ]);
     }
     return list;
   }

@@ -54,7 +54,12 @@ async function cpuPer(fn, tokens) {
 }
 
 const authenticatorFor = (reg) =>
-  core.createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: c.CLIENT_ID, ...reg }], offload: 'never', replayStore: new core.MemoryReplayStore({ maxEntries: 1e6 }) });
+  core.createClientAuthenticator({
+    issuer: ISSUER,
+    clients: [{ clientId: c.CLIENT_ID, ...reg }],
+    offload: 'never',
+    replayStore: new core.MemoryReplayStore({ maxEntries: 1e6 }),
+  });
 
 async function runCpu() {
   const key = c.makeKey('RS256');
@@ -129,7 +134,14 @@ async function runSweep() {
     server.close();
   }
   const counts = [...byUrl.values()];
-  return { ids: IDS, sweeps: 3, seconds: (Date.now() - t0) / 1000, uris: byUrl.size, fetches: counts.reduce((a, b) => a + b, 0), maxPerUri: Math.max(0, ...counts) };
+  return {
+    ids: IDS,
+    sweeps: 3,
+    seconds: (Date.now() - t0) / 1000,
+    uris: byUrl.size,
+    fetches: counts.reduce((a, b) => a + b, 0),
+    maxPerUri: Math.max(0, ...counts),
+  };
 }
 
 async function runHostile() {

@@ -72,12 +72,27 @@ async function main() {
   const pools = { plain: [], 'id-jag': [], 'id-jag+dpop': [] };
   for (let i = 0; i < count; i++) {
     const t = now();
-    pools.plain.push({ body: form(jws({ alg: 'ES256', typ: 'JWT' }, { iss: SVC, sub: 'alice', aud: ISSUER, iat: t, exp: t + 900, jti: randomUUID() }, svc.privateKey)) });
-    const claims = { iss: IDP, sub: 'alice', aud: ISSUER, client_id: 'mcp-client', resource: RESOURCE, scope: 'tools.read', iat: t, exp: t + 900, jti: randomUUID() };
+    pools.plain.push({
+      body: form(jws({ alg: 'ES256', typ: 'JWT' }, { iss: SVC, sub: 'alice', aud: ISSUER, iat: t, exp: t + 900, jti: randomUUID() }, svc.privateKey)),
+    });
+    const claims = {
+      iss: IDP,
+      sub: 'alice',
+      aud: ISSUER,
+      client_id: 'mcp-client',
+      resource: RESOURCE,
+      scope: 'tools.read',
+      iat: t,
+      exp: t + 900,
+      jti: randomUUID(),
+    };
     pools['id-jag'].push({ body: form(jws({ alg: 'ES256', typ: 'oauth-id-jag+jwt' }, claims, idp.privateKey)), headers: { authorization: BASIC } });
     pools['id-jag+dpop'].push({
       body: form(jws({ alg: 'ES256', typ: 'oauth-id-jag+jwt' }, { ...claims, jti: randomUUID(), cnf: { jkt } }, idp.privateKey)),
-      headers: { authorization: BASIC, dpop: jws({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopJwk }, { jti: randomUUID(), htm: 'POST', htu: TOKEN_ENDPOINT, iat: t }, dpop.privateKey) },
+      headers: {
+        authorization: BASIC,
+        dpop: jws({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopJwk }, { jti: randomUUID(), htm: 'POST', htu: TOKEN_ENDPOINT, iat: t }, dpop.privateKey),
+      },
     });
   }
 
@@ -93,21 +108,23 @@ async function main() {
           url: `http://127.0.0.1:${port}`,
           connections: 10,
           duration: seconds,
-          requests: [{
-            method: 'POST',
-            path: '/token',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            setupRequest(req) {
-              const next = pool.pop();
-              if (!next) throw new Error(`pool ${name} is empty`);
-              req.body = next.body;
-              req.headers = { ...req.headers, ...next.headers };
-              return req;
+          requests: [
+            {
+              method: 'POST',
+              path: '/token',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              setupRequest(req) {
+                const next = pool.pop();
+                if (!next) throw new Error(`pool ${name} is empty`);
+                req.body = next.body;
+                req.headers = { ...req.headers, ...next.headers };
+                return req;
+              },
+              onResponse(status, body) {
+                if (status !== 200 && !failure) failure = `${status} ${body}`;
+              },
             },
-            onResponse(status, body) {
-              if (status !== 200 && !failure) failure = `${status} ${body}`;
-            },
-          }],
+          ],
         });
         if (run.non2xx > 0 || run.errors > 0) throw new Error(`${name}: ${run.non2xx} non-2xx (first: ${failure}), ${run.errors} errors`);
         results[name].push(run.requests.average);

@@ -53,10 +53,16 @@ async function runJwks() {
   const out = {};
   try {
     const warm = make();
-    out.newKidCold = await burst(warm, Array.from({ length: N }, () => c.mint(k1, issuer, { kid: 'k1' })));
+    out.newKidCold = await burst(
+      warm,
+      Array.from({ length: N }, () => c.mint(k1, issuer, { kid: 'k1' })),
+    );
     keys = [jwk(k1, 'k1'), jwk(k2, 'k2')];
     await wait(COOLDOWN * 1000 + 100);
-    out.rotatedKidWarm = await burst(warm, Array.from({ length: N }, () => c.mint(k2, issuer, { kid: 'k2' })));
+    out.rotatedKidWarm = await burst(
+      warm,
+      Array.from({ length: N }, () => c.mint(k2, issuer, { kid: 'k2' })),
+    );
     const random = () => Array.from({ length: N }, () => c.mint(k1, issuer, { kid: crypto.randomUUID() }));
     out.unknownKidsCold = await burst(make(), random());
     await wait(COOLDOWN * 1000 + 100);

@@ -68,7 +68,12 @@ async function runKeysFound() {
 
     // B: a fresh authenticator and a document never seen, N requests at once.
     let firstError;
-    const fresh = core.createClientAuthenticator({ ...common, clients: () => undefined, clientIdMetadataDocuments: { allowPrivateNetwork: true }, onError: (e) => (firstError ??= `${e.code}: ${e.detail}`) });
+    const fresh = core.createClientAuthenticator({
+      ...common,
+      clients: () => undefined,
+      clientIdMetadataDocuments: { allowPrivateNetwork: true },
+      onError: (e) => (firstError ??= `${e.code}: ${e.detail}`),
+    });
     const burstId = `${origin}/burst.json`;
     const settled = await Promise.allSettled(Array.from({ length: N }, () => fresh.authenticate(request(mintFor(burstId)))));
     const burst = {
@@ -89,10 +94,13 @@ function keysFoundSection(k, budget, fmtRatio) {
   const out = [
     `### Keys found by the server: client ID metadata documents (ES256, warm caches, median of ${k.rounds} rounds of ${k.batch} sequential requests)`,
     '',
-    c.table(['client', 'authenticate/s'], [
-      ['registered, jwksUri', c.fmtInt(k.registered)],
-      ['client ID metadata document (jwks_uri)', c.fmtInt(k.document)],
-    ]),
+    c.table(
+      ['client', 'authenticate/s'],
+      [
+        ['registered, jwksUri', c.fmtInt(k.registered)],
+        ['client ID metadata document (jwks_uri)', c.fmtInt(k.document)],
+      ],
+    ),
     '',
     `${k.n} concurrent first requests of one new document client: ${k.burst.ok} accepted, ${k.burst.documentFetches} document fetch(es), ${k.burst.keySetFetches} key set fetch(es).`,
   ];

@@ -80,9 +80,29 @@ function freePort() {
 
 async function startRedis(dir, args = []) {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--repl-diskless-sync-delay', '0', '--loglevel', 'warning', ...args], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--repl-diskless-sync-delay',
+      '0',
+      '--loglevel',
+      'warning',
+      ...args,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   children.add(child);
   child.once('exit', () => children.delete(child));
   const Redis = require('ioredis');
@@ -115,10 +135,17 @@ function load(port, seconds, connections, next) {
     url: `http://127.0.0.1:${port}`,
     connections,
     duration: seconds,
-    requests: [{ method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, setupRequest(req) {
-      req.body = next();
-      return req;
-    } }],
+    requests: [
+      {
+        method: 'POST',
+        path: '/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest(req) {
+          req.body = next();
+          return req;
+        },
+      },
+    ],
   });
 }
 
@@ -129,13 +156,22 @@ async function measurePoint(point, shared) {
   const readies = [];
   for (let i = 0; i < point.processes; i++) {
     const w = cluster.fork({
-      BENCH_REDIS_CONFIG: JSON.stringify({ port, store: point.store, autoPipelining: point.autoPipelining, wait: point.wait, redisPort: shared.primary.port, publicJwk: shared.publicJwk }),
+      BENCH_REDIS_CONFIG: JSON.stringify({
+        port,
+        store: point.store,
+        autoPipelining: point.autoPipelining,
+        wait: point.wait,
+        redisPort: shared.primary.port,
+        publicJwk: shared.publicJwk,
+      }),
     });
     workers.push(w);
-    readies.push(new Promise((resolve, reject) => {
-      w.once('message', resolve);
-      w.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
-    }));
+    readies.push(
+      new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+      }),
+    );
   }
   await Promise.all(readies);
   let index = 0;
@@ -223,10 +259,15 @@ async function primary() {
         perRound.get(point).push(await measurePoint(point, shared));
       }
     }
-    const results = new Map(points.map((p) => {
-      const all = perRound.get(p).slice().sort((a, b) => a.rps - b.rps);
-      return [p, all[(all.length - 1) >> 1]];
-    }));
+    const results = new Map(
+      points.map((p) => {
+        const all = perRound
+          .get(p)
+          .slice()
+          .sort((a, b) => a.rps - b.rps);
+        return [p, all[(all.length - 1) >> 1]];
+      }),
+    );
     const ratioToMemory1 = (p) => c.median(perRound.get(p).map((r, i) => r.rps / perRound.get(points[0])[i].rps));
 
     // One claim at a time, straight from a client: what `wait` adds to a round trip.
@@ -260,9 +301,15 @@ async function primary() {
       '',
       `Express token route (clientAssertion, ES256), autocannon ${shared.connections} connections, ${shared.warmup} s warm-up + ${shared.seconds} s per point; CPU is the share of one core over the measurement.`,
       '',
-      c.table(['store', 'processes', 'req/s', 'vs memory, 1 process', 'p50 / p99 ms', 'workers CPU', 'worker µs CPU/req', 'Redis CPU', 'autocannon CPU', 'notes'], rows),
+      c.table(
+        ['store', 'processes', 'req/s', 'vs memory, 1 process', 'p50 / p99 ms', 'workers CPU', 'worker µs CPU/req', 'Redis CPU', 'autocannon CPU', 'notes'],
+        rows,
+      ),
       '',
-      `Redis / memory at 1 process (median of ${rounds} per-round ratios): ${c.fmtRatio(redis1)} (auto-pipelining off), ${c.fmtRatio(redis1ap)} (on); target ≥ 0.85×: ${Math.max(redis1, redis1ap) >= 0.85 ? 'met' : 'not met'}. Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
+      `Redis / memory at 1 process (median of ${rounds} per-round ratios): ${c.fmtRatio(redis1)} (auto-pipelining off), ${c.fmtRatio(redis1ap)} (on); target ≥ 0.85×: ${Math.max(redis1, redis1ap) >= 0.85 ? 'met' : 'not met'}. Load average at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}.`,
       `By worker CPU per request (less sensitive to foreign load): Redis / memory at 1 process ${c.fmtRatio(byCpu(points[1]))} (off), ${c.fmtRatio(byCpu(points[2]))} (on); with wait ${c.fmtRatio(byCpu(points[points.length - 1]))}.`,
       '',
       `One claim at a time from one client (3000 claims): p50 / p99 ${plain.p50.toFixed(0)} / ${plain.p99.toFixed(0)} µs without wait, ${waiting.p50.toFixed(0)} / ${waiting.p99.toFixed(0)} µs with wait { replicas: 1 } (replica on the same host).`,

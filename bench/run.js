@@ -83,12 +83,25 @@ function coreSection(core, budget) {
   const cols = ['raw', 'hand', 'jsonwebtoken', 'authenticate', 'verify', 'authenticate (jwksUri)', wide];
   out.push(`### Core: operations per second (median of ${core.rounds} rounds; one pass over a pool of pre-minted assertions per trial)`);
   out.push('');
-  out.push(`Calls are awaited one at a time, except in the last column (${core.concurrency} calls in flight, as on a busy server): there the default \`offload: 'auto'\` verifies on libuv's thread pool and can use a second core, so that column is not comparable with the single-threaded floor and hand-written pipeline; it shows what a busy server gets.`);
+  out.push(
+    `Calls are awaited one at a time, except in the last column (${core.concurrency} calls in flight, as on a busy server): there the default \`offload: 'auto'\` verifies on libuv's thread pool and can use a second core, so that column is not comparable with the single-threaded floor and hand-written pipeline; it shows what a busy server gets.`,
+  );
   out.push('');
-  out.push(c.table(
-    ['alg', 'crypto.verify (floor)', 'hand-written', 'jsonwebtoken.verify', 'authenticate', 'verify (grant)', 'authenticate, jwksUri', `authenticate, ${core.concurrency} in flight`],
-    core.algorithms.map((alg) => [alg, ...cols.map((k) => (R[alg][k] ? c.fmtInt(c.median(R[alg][k])) : 'n/a'))]),
-  ));
+  out.push(
+    c.table(
+      [
+        'alg',
+        'crypto.verify (floor)',
+        'hand-written',
+        'jsonwebtoken.verify',
+        'authenticate',
+        'verify (grant)',
+        'authenticate, jwksUri',
+        `authenticate, ${core.concurrency} in flight`,
+      ],
+      core.algorithms.map((alg) => [alg, ...cols.map((k) => (R[alg][k] ? c.fmtInt(c.median(R[alg][k])) : 'n/a'))]),
+    ),
+  );
   out.push('');
   out.push('### Core: ratios (median of per-round ratios)');
   out.push('');
@@ -107,8 +120,27 @@ function coreSection(core, budget) {
       c.fmtRatio(ratio(r[wide], r.authenticate)),
     ];
   });
-  out.push(c.table(['alg', 'hand/floor', 'jwt/floor', 'authenticate/floor', 'verify/floor', 'jwt/hand', 'authenticate/hand', 'verify/hand', 'authenticate jwksUri/hand', `${core.concurrency} in flight/one at a time`], rows));
-  for (const [alg, target] of [['RS256', 0.65], ['ES256', 0.85]]) {
+  out.push(
+    c.table(
+      [
+        'alg',
+        'hand/floor',
+        'jwt/floor',
+        'authenticate/floor',
+        'verify/floor',
+        'jwt/hand',
+        'authenticate/hand',
+        'verify/hand',
+        'authenticate jwksUri/hand',
+        `${core.concurrency} in flight/one at a time`,
+      ],
+      rows,
+    ),
+  );
+  for (const [alg, target] of [
+    ['RS256', 0.65],
+    ['ES256', 0.85],
+  ]) {
     const r = R[alg];
     if (!r) continue;
     budget.push({ check: `core ${alg} authenticate / hand-written pipeline`, value: ratio(r.authenticate, r.hand), target, fmt: fmtBudgetRatio });
@@ -124,7 +156,9 @@ function httpSection(h, budget) {
   const rps = (id) => R[id].map((m) => m.rps);
   // Inverse CPU per request, so that "higher is better" as for req/s.
   const eff = (id) => R[id].map((m) => 1 / m.cpuPerRequest);
-  out.push(`### HTTP: req/s, latency (median of ${h.rounds} interleaved rounds of ${h.seconds} s after a ${h.warmup} s warm-up; autocannon, ${h.connections} connections, separate process, 127.0.0.1; fresh RS256 assertion per request)`);
+  out.push(
+    `### HTTP: req/s, latency (median of ${h.rounds} interleaved rounds of ${h.seconds} s after a ${h.warmup} s warm-up; autocannon, ${h.connections} connections, separate process, 127.0.0.1; fresh RS256 assertion per request)`,
+  );
   out.push('');
   const rows = [];
   const appLabel = { express: 'express', 'express-plain': 'express (plain server)', koa: 'koa' };
@@ -146,7 +180,7 @@ function httpSection(h, budget) {
         med(id, 'p50').toFixed(1),
         med(id, 'p99').toFixed(1),
         c.fmtInt(med(id, 'cpuPerRequest')),
-        (c.median(R[id].map((m) => (m.rps * m.cpuPerRequest) / 1e6))).toFixed(2),
+        c.median(R[id].map((m) => (m.rps * m.cpuPerRequest) / 1e6)).toFixed(2),
         route === 'noop' ? '' : c.fmtRatio(ratio(rps(id), rps(`${app}/noop`))),
         raw ? `${c.fmtRatio(ratio(rps(id), rps(`${app}/${raw}`)))} (cpu ${c.fmtRatio(ratio(eff(id), eff(`${app}/${raw}`)))})` : '',
         route.includes('client') ? `${c.fmtRatio(ratio(rps(id), rps('oidc-provider')))} (cpu ${c.fmtRatio(ratio(eff(id), eff('oidc-provider')))})` : '',
@@ -155,17 +189,51 @@ function httpSection(h, budget) {
     }
   }
   const ob = R['oidc-provider'].reduce((s, m) => s + m.non2xx + m.errors, 0);
-  rows.push([`oidc-provider ${h.oidcVersion} /token (private_key_jwt)`, c.fmtInt(med('oidc-provider', 'rps')), med('oidc-provider', 'p50').toFixed(1), med('oidc-provider', 'p99').toFixed(1), c.fmtInt(med('oidc-provider', 'cpuPerRequest')), c.median(R['oidc-provider'].map((m) => (m.rps * m.cpuPerRequest) / 1e6)).toFixed(2), c.fmtRatio(ratio(rps('oidc-provider'), rps('koa/noop'))), '', '1.00×', String(ob)]);
-  out.push(c.table(['route', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server cores busy', 'vs no-op', 'vs hand-written', 'vs oidc-provider', 'non-2xx/errors'], rows));
+  rows.push([
+    `oidc-provider ${h.oidcVersion} /token (private_key_jwt)`,
+    c.fmtInt(med('oidc-provider', 'rps')),
+    med('oidc-provider', 'p50').toFixed(1),
+    med('oidc-provider', 'p99').toFixed(1),
+    c.fmtInt(med('oidc-provider', 'cpuPerRequest')),
+    c.median(R['oidc-provider'].map((m) => (m.rps * m.cpuPerRequest) / 1e6)).toFixed(2),
+    c.fmtRatio(ratio(rps('oidc-provider'), rps('koa/noop'))),
+    '',
+    '1.00×',
+    String(ob),
+  ]);
+  out.push(
+    c.table(
+      ['route', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server cores busy', 'vs no-op', 'vs hand-written', 'vs oidc-provider', 'non-2xx/errors'],
+      rows,
+    ),
+  );
   out.push('');
-  out.push('"express" is served with `serverOptions(app)` from express-jwt-bearer, as its README advises; "express (plain server)" is the same app behind Node\'s default `http.createServer(app)`, where Express\'s per-request prototype swap gives every request and response a hidden class of its own on Node 20 (bench/README.md). Each app runs in its own process.');
+  out.push(
+    '"express" is served with `serverOptions(app)` from express-jwt-bearer, as its README advises; "express (plain server)" is the same app behind Node\'s default `http.createServer(app)`, where Express\'s per-request prototype swap gives every request and response a hidden class of its own on Node 20 (bench/README.md). Each app runs in its own process.',
+  );
   out.push('');
-  out.push('"Server cores busy" = req/s × CPU per request (all threads of the server process). The hand-written routes and `offload: \'never\'` verify on the event loop (≤ 1 core); the middleware\'s default `offload: \'auto\'` moves signature checks to libuv\'s thread pool while requests overlap, as oidc-provider does with WebCrypto (jose). The load generator needs most of the other core.');
+  out.push(
+    "\"Server cores busy\" = req/s × CPU per request (all threads of the server process). The hand-written routes and `offload: 'never'` verify on the event loop (≤ 1 core); the middleware's default `offload: 'auto'` moves signature checks to libuv's thread pool while requests overlap, as oidc-provider does with WebCrypto (jose). The load generator needs most of the other core.",
+  );
   out.push('');
-  out.push(`Assertion pool: ${h.poolSize} pre-minted RS256 assertions (iss = sub = ${c.CLIENT_ID}, aud = ${h.issuer}, the issuer identifier of both oidc-provider and our servers); our servers' replay stores are replaced before each measurement, oidc-provider's is never reset and gets a disjoint part of the pool.`);
+  out.push(
+    `Assertion pool: ${h.poolSize} pre-minted RS256 assertions (iss = sub = ${c.CLIENT_ID}, aud = ${h.issuer}, the issuer identifier of both oidc-provider and our servers); our servers' replay stores are replaced before each measurement, oidc-provider's is never reset and gets a disjoint part of the pool.`,
+  );
   for (const fw of ['express', 'koa']) {
-    budget.push({ check: `${fw} clientAssertion route / hand-written route`, value: ratio(rps(`${fw}/client`), rps(`${fw}/raw-client`)), cpu: ratio(eff(`${fw}/client`), eff(`${fw}/raw-client`)), target: 0.85, fmt: fmtBudgetRatio });
-    budget.push({ check: `${fw} jwtBearerGrant route / hand-written route`, value: ratio(rps(`${fw}/grant`), rps(`${fw}/raw-grant`)), cpu: ratio(eff(`${fw}/grant`), eff(`${fw}/raw-grant`)), target: 0.85, fmt: fmtBudgetRatio });
+    budget.push({
+      check: `${fw} clientAssertion route / hand-written route`,
+      value: ratio(rps(`${fw}/client`), rps(`${fw}/raw-client`)),
+      cpu: ratio(eff(`${fw}/client`), eff(`${fw}/raw-client`)),
+      target: 0.85,
+      fmt: fmtBudgetRatio,
+    });
+    budget.push({
+      check: `${fw} jwtBearerGrant route / hand-written route`,
+      value: ratio(rps(`${fw}/grant`), rps(`${fw}/raw-grant`)),
+      cpu: ratio(eff(`${fw}/grant`), eff(`${fw}/raw-grant`)),
+      target: 0.85,
+      fmt: fmtBudgetRatio,
+    });
   }
   const vsOidc = (id) => ({ value: ratio(rps(id), rps('oidc-provider')), cpu: ratio(eff(id), eff('oidc-provider')), target: 1.5, fmt: fmtBudgetRatio });
   budget.push({ check: 'express clientAssertion route / oidc-provider', ...vsOidc('express/client') });
@@ -189,10 +257,31 @@ function jwksSection(j, budget) {
   ].map(([label, r]) => [label, String(r.fetches), String(r.ok), `${r.refused}${r.codes.length ? ` (${r.codes.join(', ')})` : ''}`, r.ms.toFixed(0)]);
   out.push(c.table(['case', 'fetches', 'accepted', 'refused', 'ms'], rows));
   const cnt = (n) => `${n} fetch${n === 1 ? '' : 'es'}`;
-  budget.push({ check: `JWKS: ${j.n} concurrent verifications of one new kid (cold)`, value: j.newKidCold.fetches, target: 1, exact: true, fmt: cnt, ok: j.newKidCold.fetches === 1 && j.newKidCold.ok === j.n });
-  budget.push({ check: `JWKS: ${j.n} concurrent verifications of a rotated-in kid (warm)`, value: j.rotatedKidWarm.fetches, target: 1, exact: true, fmt: cnt, ok: j.rotatedKidWarm.fetches === 1 && j.rotatedKidWarm.ok === j.n });
+  budget.push({
+    check: `JWKS: ${j.n} concurrent verifications of one new kid (cold)`,
+    value: j.newKidCold.fetches,
+    target: 1,
+    exact: true,
+    fmt: cnt,
+    ok: j.newKidCold.fetches === 1 && j.newKidCold.ok === j.n,
+  });
+  budget.push({
+    check: `JWKS: ${j.n} concurrent verifications of a rotated-in kid (warm)`,
+    value: j.rotatedKidWarm.fetches,
+    target: 1,
+    exact: true,
+    fmt: cnt,
+    ok: j.rotatedKidWarm.fetches === 1 && j.rotatedKidWarm.ok === j.n,
+  });
   const worst = Math.max(j.unknownKidsCold.fetches, j.unknownKidsWarm.fetches);
-  budget.push({ check: `JWKS: ${j.n} random unknown kids (cold and warm, worst)`, value: worst, target: 2, max: true, fmt: cnt, ok: worst <= 2 && j.unknownKidsCold.ok === 0 && j.unknownKidsWarm.ok === 0 });
+  budget.push({
+    check: `JWKS: ${j.n} random unknown kids (cold and warm, worst)`,
+    value: worst,
+    target: 2,
+    max: true,
+    fmt: cnt,
+    ok: worst <= 2 && j.unknownKidsCold.ok === 0 && j.unknownKidsWarm.ok === 0,
+  });
   return out.join('\n');
 }
 
@@ -200,35 +289,71 @@ function memorySection(m) {
   return [
     `### Memory: MemoryReplayStore with ${c.fmtInt(m.entries)} distinct jtis (node --expose-gc, keys as the core builds them)`,
     '',
-    c.table(['measure', 'value'], [
-      ['heap + external bytes per entry (marginal)', `${Math.round(m.bytesPerEntry)} B`],
-      ['bytes per entry, including the store itself', `${Math.round(m.bytesPerEntryWithPreallocation)} B`],
-      ['RSS before → after', `${c.fmtBytes(m.rssBefore)} → ${c.fmtBytes(m.rssAfter)}`],
-      ['claims per second while filling', c.fmtInt(m.claimsPerSecond)],
-      ['full store refuses the next claim (fails closed)', m.refusedWhenFull ? 'yes' : 'NO'],
-    ]),
+    c.table(
+      ['measure', 'value'],
+      [
+        ['heap + external bytes per entry (marginal)', `${Math.round(m.bytesPerEntry)} B`],
+        ['bytes per entry, including the store itself', `${Math.round(m.bytesPerEntryWithPreallocation)} B`],
+        ['RSS before → after', `${c.fmtBytes(m.rssBefore)} → ${c.fmtBytes(m.rssAfter)}`],
+        ['claims per second while filling', c.fmtInt(m.claimsPerSecond)],
+        ['full store refuses the next claim (fails closed)', m.refusedWhenFull ? 'yes' : 'NO'],
+      ],
+    ),
   ].join('\n');
 }
 
 function hostileSection(h, budget) {
   const { cpu, sweep } = h;
   const out = [];
-  out.push('### Hostile key sets: CPU per junk assertion (random signature), as a ratio to one ordinary RS256 verification (median of per-round ratios; process CPU time; `offload: \'never\'`; signatures below every modulus, so each key tried costs a full check)');
+  out.push(
+    "### Hostile key sets: CPU per junk assertion (random signature), as a ratio to one ordinary RS256 verification (median of per-round ratios; process CPU time; `offload: 'never'`; signatures below every modulus, so each key tried costs a full check)",
+  );
   out.push('');
-  out.push(`The set of issue 12 finding 2 itself (100 × RSA-3072 with 3072-bit public exponents sharing one kid) is ${cpu.refusedAtImport ? 'refused at import' : 'NOT refused at import'}. Ordinary RS256 verification: ${cpu.ordinaryUs.toFixed(0)} µs CPU.`);
+  out.push(
+    `The set of issue 12 finding 2 itself (100 × RSA-3072 with 3072-bit public exponents sharing one kid) is ${cpu.refusedAtImport ? 'refused at import' : 'NOT refused at import'}. Ordinary RS256 verification: ${cpu.ordinaryUs.toFixed(0)} µs CPU.`,
+  );
   out.push('');
-  out.push(c.table(['key set', 'µs CPU per junk assertion', 'ratio'], cpu.rows.map((r) => [r.name, r.us.toFixed(0), c.fmtRatio(r.ratio)])));
+  out.push(
+    c.table(
+      ['key set', 'µs CPU per junk assertion', 'ratio'],
+      cpu.rows.map((r) => [r.name, r.us.toFixed(0), c.fmtRatio(r.ratio)]),
+    ),
+  );
   out.push('');
-  out.push('RSA-8192 is a reference line, not counted: one such key costs ≈ 16 checks of a 2048-bit key by itself, hostile or not; the bound is on how many keys one assertion can make us try.');
+  out.push(
+    'RSA-8192 is a reference line, not counted: one such key costs ≈ 16 checks of a 2048-bit key by itself, hostile or not; the bound is on how many keys one assertion can make us try.',
+  );
   out.push('');
-  out.push(`### JWKS sweep: junk assertions through ${sweep.ids} known client ids, each with its own jwksUri (default maxKeySets 1000), ${sweep.sweeps} sweeps within one cooldown`);
+  out.push(
+    `### JWKS sweep: junk assertions through ${sweep.ids} known client ids, each with its own jwksUri (default maxKeySets 1000), ${sweep.sweeps} sweeps within one cooldown`,
+  );
   out.push('');
-  out.push(c.table(['URIs fetched', 'fetches', 'most fetches of one URI', 's'], [[String(sweep.uris), String(sweep.fetches), String(sweep.maxPerUri), sweep.seconds.toFixed(1)]]));
+  out.push(
+    c.table(
+      ['URIs fetched', 'fetches', 'most fetches of one URI', 's'],
+      [[String(sweep.uris), String(sweep.fetches), String(sweep.maxPerUri), sweep.seconds.toFixed(1)]],
+    ),
+  );
   const counted = cpu.rows.filter((r) => !r.name.includes('8192'));
   const worst = Math.max(...counted.map((r) => r.ratio));
-  budget.push({ check: 'hostile key sets: worst CPU per junk assertion / ordinary RS256 verification', value: worst, target: 5, max: true, fmt: fmtBudgetRatio, ok: cpu.refusedAtImport && worst <= 5 });
+  budget.push({
+    check: 'hostile key sets: worst CPU per junk assertion / ordinary RS256 verification',
+    value: worst,
+    target: 5,
+    max: true,
+    fmt: fmtBudgetRatio,
+    ok: cpu.refusedAtImport && worst <= 5,
+  });
   const ref = cpu.rows.find((r) => r.name.includes('8192'));
-  if (ref) budget.push({ check: 'reference: 100 × RSA-8192 sharing one kid / ordinary RS256 verification', value: ref.ratio, target: 5, max: true, fmt: fmtBudgetRatio, reference: true });
+  if (ref)
+    budget.push({
+      check: 'reference: 100 × RSA-8192 sharing one kid / ordinary RS256 verification',
+      value: ref.ratio,
+      target: 5,
+      max: true,
+      fmt: fmtBudgetRatio,
+      reference: true,
+    });
   const cnt = (n) => String(n);
   budget.push({ check: `JWKS: fetches per URI per interval, sweep through ${sweep.ids} known ids`, value: sweep.maxPerUri, target: 1, max: true, fmt: cnt });
   return out.join('\n');

@@ -181,27 +181,36 @@ function buildKoa() {
     answer(ctx, { status: 200, body: issue(ctx.state.jwtBearer.client.clientId) });
   };
   const routes = new Map([
-    ['/noop', async (ctx) => {
-      ctx.body = {};
-    }],
-    ['/raw/client', async (ctx) => {
-      let form;
-      try {
-        form = await readForm(ctx.req);
-      } catch {
-        return answer(ctx, { status: 400, body: { error: 'invalid_request' } });
-      }
-      answer(ctx, raw.client(form));
-    }],
-    ['/raw/grant', async (ctx) => {
-      let form;
-      try {
-        form = await readForm(ctx.req);
-      } catch {
-        return answer(ctx, { status: 400, body: { error: 'invalid_request' } });
-      }
-      answer(ctx, raw.grant(form));
-    }],
+    [
+      '/noop',
+      async (ctx) => {
+        ctx.body = {};
+      },
+    ],
+    [
+      '/raw/client',
+      async (ctx) => {
+        let form;
+        try {
+          form = await readForm(ctx.req);
+        } catch {
+          return answer(ctx, { status: 400, body: { error: 'invalid_request' } });
+        }
+        answer(ctx, raw.client(form));
+      },
+    ],
+    [
+      '/raw/grant',
+      async (ctx) => {
+        let form;
+        try {
+          form = await readForm(ctx.req);
+        } catch {
+          return answer(ctx, { status: 400, body: { error: 'invalid_request' } });
+        }
+        answer(ctx, raw.grant(form));
+      },
+    ],
     ['/client', compose([clientAssertion({ ...coreOptions(), clients }), clientCredentials])],
     ['/client-loop', compose([clientAssertion({ ...coreOptions('never'), clients }), clientCredentials])],
     ['/grant', jwtBearerGrant({ ...coreOptions(), issuers, issueToken: (principal) => issue(principal.subject) })],

@@ -90,8 +90,16 @@ const http = require('node:http');
 function expressRoute(lib, options) {
   const app = express();
   let handler;
-  app.post('/client', (req, res, next) => handler(req, res, next), (req, res) => res.json({ client: req.jwtBearer.client.clientId }));
-  return { app, server: http.createServer(lib.serverOptions(app), app), reset: () => (handler = lib.clientAssertion({ ...options(), replayStore: new lib.MemoryReplayStore() })) };
+  app.post(
+    '/client',
+    (req, res, next) => handler(req, res, next),
+    (req, res) => res.json({ client: req.jwtBearer.client.clientId }),
+  );
+  return {
+    app,
+    server: http.createServer(lib.serverOptions(app), app),
+    reset: () => (handler = lib.clientAssertion({ ...options(), replayStore: new lib.MemoryReplayStore() })),
+  };
 }
 
 function koaRoute(lib, options) {
@@ -101,7 +109,11 @@ function koaRoute(lib, options) {
   app.use((ctx) => {
     ctx.body = { client: ctx.state.jwtBearer.client.clientId };
   });
-  return { app, server: http.createServer(app.callback()), reset: () => (handler = lib.clientAssertion({ ...options(), replayStore: new lib.MemoryReplayStore() })) };
+  return {
+    app,
+    server: http.createServer(app.callback()),
+    reset: () => (handler = lib.clientAssertion({ ...options(), replayStore: new lib.MemoryReplayStore() })),
+  };
 }
 
 // --- load -------------------------------------------------------------------------------------
@@ -132,7 +144,11 @@ async function main() {
   const variants = [];
   for (const fw of ['express', 'koa']) {
     const make = fw === 'express' ? expressRoute : koaRoute;
-    for (const [name, lib] of [['untraced', untraced], ['traced', traced], ['subscribed', traced]]) {
+    for (const [name, lib] of [
+      ['untraced', untraced],
+      ['traced', traced],
+      ['subscribed', traced],
+    ]) {
       const route = make(lib[fw], options);
       await new Promise((r) => route.server.listen(0, '127.0.0.1', r));
       variants.push({ id: `${fw}/${name}`, fw, name, route, port: route.server.address().port, cpu: [] });

@@ -50,7 +50,12 @@ const ALGS = {
     sign: (k) => ({ key: k, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST }),
     vkey: (k) => ({ key: k, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST }),
   },
-  ES256: { gen: ['ec', { namedCurve: 'P-256' }], hash: 'sha256', sign: (k) => ({ key: k, dsaEncoding: 'ieee-p1363' }), vkey: (k) => ({ key: k, dsaEncoding: 'ieee-p1363' }) },
+  ES256: {
+    gen: ['ec', { namedCurve: 'P-256' }],
+    hash: 'sha256',
+    sign: (k) => ({ key: k, dsaEncoding: 'ieee-p1363' }),
+    vkey: (k) => ({ key: k, dsaEncoding: 'ieee-p1363' }),
+  },
   EdDSA: { gen: ['ed25519', {}], hash: null, sign: (k) => k, vkey: (k) => k },
   HS256: { secret: 32, hash: 'sha256' },
 };

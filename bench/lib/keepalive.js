@@ -12,7 +12,8 @@ function drive(port, path, bodies, connections = 10) {
     let done = 0;
     let failed = 0;
     const sockets = [];
-    const head = (body) => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const head = (body) =>
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const finish = () => {
       for (const s of sockets) s.destroy();
       resolve({ done, failed });

@@ -18,13 +18,17 @@ async function mintPool(key, audience, count, expiresIn) {
   const threads = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
   const per = Math.ceil(count / threads);
   const parts = await Promise.all(
-    Array.from({ length: threads }, (_, i) => new Promise((resolve, reject) => {
-      const n = Math.min(per, count - i * per);
-      if (n <= 0) return resolve([]);
-      const worker = new Worker(__filename, { workerData: { key, audience, count: n, expiresIn } });
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    })),
+    Array.from(
+      { length: threads },
+      (_, i) =>
+        new Promise((resolve, reject) => {
+          const n = Math.min(per, count - i * per);
+          if (n <= 0) return resolve([]);
+          const worker = new Worker(__filename, { workerData: { key, audience, count: n, expiresIn } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
   );
   return parts.flat();
 }

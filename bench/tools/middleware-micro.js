@@ -97,7 +97,11 @@ async function main() {
       };
     },
     'core authenticate (form parsed by hand)': () => {
-      const auth = core.createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: c.CLIENT_ID, ...reg }], replayStore: new core.MemoryReplayStore({ max: N + 10 }) });
+      const auth = core.createClientAuthenticator({
+        issuer: ISSUER,
+        clients: [{ clientId: c.CLIENT_ID, ...reg }],
+        replayStore: new core.MemoryReplayStore({ max: N + 10 }),
+      });
       return async (body) => {
         const form = await readForm(fakeReq(body));
         const client = await auth.authenticate({ body: Object.fromEntries(form), headers: {} });
@@ -106,7 +110,11 @@ async function main() {
       };
     },
     'express clientAssertion': () => {
-      const mw = express.clientAssertion({ issuer: ISSUER, clients: [{ clientId: c.CLIENT_ID, ...reg }], replayStore: new core.MemoryReplayStore({ max: N + 10 }) });
+      const mw = express.clientAssertion({
+        issuer: ISSUER,
+        clients: [{ clientId: c.CLIENT_ID, ...reg }],
+        replayStore: new core.MemoryReplayStore({ max: N + 10 }),
+      });
       return (body) =>
         new Promise((resolve, reject) => {
           const req = fakeReq(body);
@@ -119,7 +127,11 @@ async function main() {
         });
     },
     'koa clientAssertion': () => {
-      const mw = koa.clientAssertion({ issuer: ISSUER, clients: [{ clientId: c.CLIENT_ID, ...reg }], replayStore: new core.MemoryReplayStore({ max: N + 10 }) });
+      const mw = koa.clientAssertion({
+        issuer: ISSUER,
+        clients: [{ clientId: c.CLIENT_ID, ...reg }],
+        replayStore: new core.MemoryReplayStore({ max: N + 10 }),
+      });
       return async (body) => {
         const ctx = fakeCtx(fakeReq(body));
         await mw(ctx, async () => {
@@ -150,7 +162,9 @@ async function main() {
   console.log(`${alg}, ${N} requests per trial, median of ${TRIALS} trials`);
   for (const n of names) {
     const t = times[n];
-    console.log(`${n.padEnd(40)} ${c.median(t).toFixed(2).padStart(7)} µs   +${c.median(t.map((x, i) => x - base[i])).toFixed(2)} µs over hand-written   [${t.map((x) => x.toFixed(1)).join(' ')}]`);
+    console.log(
+      `${n.padEnd(40)} ${c.median(t).toFixed(2).padStart(7)} µs   +${c.median(t.map((x, i) => x - base[i])).toFixed(2)} µs over hand-written   [${t.map((x) => x.toFixed(1)).join(' ')}]`,
+    );
   }
 }
 

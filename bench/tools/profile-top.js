@@ -18,7 +18,12 @@ const total = [...dt.values()].reduce((a, b) => a + b, 0);
 
 const label = (n) => {
   const f = n.callFrame;
-  const url = f.url ? f.url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, 'nm/').replace(process.cwd() + '/', '') : '';
+  const url = f.url
+    ? f.url
+        .replace(/^file:\/\//, '')
+        .replace(/^.*node_modules\//, 'nm/')
+        .replace(process.cwd() + '/', '')
+    : '';
   return `${f.functionName || '(anonymous)'} ${url ? `${path.basename(path.dirname(url))}/${path.basename(url)}:${f.lineNumber + 1}` : ''}`.trim();
 };
 const self = new Map();

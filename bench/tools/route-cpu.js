@@ -24,7 +24,12 @@ const run = (port, path, bodies) => drive(port, path, bodies, CONNECTIONS);
 
 async function main() {
   const key = c.makeKey(alg);
-  process.env.BENCH_SERVER_CONFIG = JSON.stringify({ issuer: ISSUER, publicJwk: key.publicJwk, maxLifetime: 1800, storeMax: Number(process.env.STORE_MAX ?? 100_000) });
+  process.env.BENCH_SERVER_CONFIG = JSON.stringify({
+    issuer: ISSUER,
+    publicJwk: key.publicJwk,
+    maxLifetime: 1800,
+    storeMax: Number(process.env.STORE_MAX ?? 100_000),
+  });
   const { build } = require('../servers');
   const pool = await mintPool(c.exportKey(key), ISSUER, K, 1700);
   const client = (t) => `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(c.CLIENT_ASSERTION_TYPE)}&client_assertion=${t}`;
@@ -40,7 +45,13 @@ async function main() {
   }
   const routes = [];
   for (const fw of apps) {
-    for (const [name, path, body] of [['noop', '/noop', 'client'], ['raw-client', '/raw/client', 'client'], ['client', '/client', 'client'], ['raw-grant', '/raw/grant', 'grant'], ['grant', '/grant', 'grant']]) {
+    for (const [name, path, body] of [
+      ['noop', '/noop', 'client'],
+      ['raw-client', '/raw/client', 'client'],
+      ['client', '/client', 'client'],
+      ['raw-grant', '/raw/grant', 'grant'],
+      ['grant', '/grant', 'grant'],
+    ]) {
       if (new RegExp(filter).test(`${fw}/${name}`)) routes.push({ id: `${fw}/${name}`, fw, path, body });
     }
   }
@@ -68,16 +79,23 @@ async function main() {
     }
   }
   for (const r of routes) {
-    console.log(`${r.id.padEnd(18)} ${c.median(cpu[r.id]).toFixed(1).padStart(7)} µs/req CPU, ${c.median(main[r.id]).toFixed(1).padStart(7)} µs/req main thread   [${cpu[r.id].map((x) => x.toFixed(0)).join(' ')}]`);
+    console.log(
+      `${r.id.padEnd(18)} ${c.median(cpu[r.id]).toFixed(1).padStart(7)} µs/req CPU, ${c.median(main[r.id]).toFixed(1).padStart(7)} µs/req main thread   [${cpu[r.id].map((x) => x.toFixed(0)).join(' ')}]`,
+    );
   }
   for (const fw of apps) {
-    for (const [a, b] of [['client', 'raw-client'], ['grant', 'raw-grant']]) {
+    for (const [a, b] of [
+      ['client', 'raw-client'],
+      ['grant', 'raw-grant'],
+    ]) {
       const A = cpu[`${fw}/${a}`];
       const B = cpu[`${fw}/${b}`];
       const MA = main[`${fw}/${a}`];
       const MB = main[`${fw}/${b}`];
       if (A && B) {
-        console.log(`${fw} ${a}: CPU +${c.median(A.map((x, i) => x - B[i])).toFixed(1)} µs over ${b} (ratio ${c.median(A.map((x, i) => B[i] / x)).toFixed(3)}); main thread +${c.median(MA.map((x, i) => x - MB[i])).toFixed(1)} µs`);
+        console.log(
+          `${fw} ${a}: CPU +${c.median(A.map((x, i) => x - B[i])).toFixed(1)} µs over ${b} (ratio ${c.median(A.map((x, i) => B[i] / x)).toFixed(3)}); main thread +${c.median(MA.map((x, i) => x - MB[i])).toFixed(1)} µs`,
+        );
       }
     }
   }

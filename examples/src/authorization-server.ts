@@ -408,13 +408,7 @@ export class AuthorizationServer {
     return json(404, { error: 'not_found' });
   }
 
-  private issue(input: {
-    grant_type: string;
-    sub: string;
-    client?: ClientPrincipal | undefined;
-    assertion_issuer?: string;
-    scope: string[];
-  }): TokenResponse {
+  private issue(input: { grant_type: string; sub: string; client?: ClientPrincipal | undefined; assertion_issuer?: string; scope: string[] }): TokenResponse {
     const now = Math.floor(Date.now() / 1000);
     const record: IssuedToken = {
       access_token: randomBytes(32).toString('base64url'),
@@ -634,10 +628,13 @@ export async function runMain(framework: string, toListener: (as: AuthorizationS
   let as: AuthorizationServer | undefined;
   let running: RunningServer;
   try {
-    running = await serve((issuer) => {
-      as = new AuthorizationServer({ issuer, replayStore: replay.store, log });
-      return { listener: toListener(as), close: () => replay.close() };
-    }, { serverOptions });
+    running = await serve(
+      (issuer) => {
+        as = new AuthorizationServer({ issuer, replayStore: replay.store, log });
+        return { listener: toListener(as), close: () => replay.close() };
+      },
+      { serverOptions },
+    );
   } catch (err) {
     await replay.close();
     throw err;

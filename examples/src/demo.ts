@@ -111,7 +111,15 @@ export async function main(options: DemoOptions = {}): Promise<DemoStep[]> {
     createAssertion({ issuer: 'demo-secret-client', subject: 'demo-secret-client', audience: issuer, key: secretClient.client_secret, algorithm: 'HS256' });
   /** A grant assertion of demo-issuer: sub = the user the token is for. */
   const grantAssertion = (subject: string) =>
-    createAssertion({ issuer: 'demo-issuer', subject, audience: issuer, key: demoIssuer.private_jwk, algorithm: 'RS256', keyId: demoIssuer.kid, expiresIn: 300 });
+    createAssertion({
+      issuer: 'demo-issuer',
+      subject,
+      audience: issuer,
+      key: demoIssuer.private_jwk,
+      algorithm: 'RS256',
+      keyId: demoIssuer.kid,
+      expiresIn: 300,
+    });
 
   const steps: DemoStep[] = [];
   const exchange = async (
@@ -137,13 +145,19 @@ export async function main(options: DemoOptions = {}): Promise<DemoStep[]> {
     } catch {
       body = { raw: text };
     }
-    log(`← ${response.status} ${response.statusText}${response.headers.get('cache-control') ? `   (Cache-Control: ${response.headers.get('cache-control')})` : ''}`);
+    log(
+      `← ${response.status} ${response.statusText}${response.headers.get('cache-control') ? `   (Cache-Control: ${response.headers.get('cache-control')})` : ''}`,
+    );
     log(`  ${JSON.stringify(body)}`);
     const ok =
       response.status === expected.status &&
       (expected.error === undefined || body.error === expected.error) &&
       (expected.check === undefined || expected.check(body));
-    log(ok ? `✓ as expected (${expected.status}${expected.error ? ` ${expected.error}` : ''})` : `✗ UNEXPECTED: wanted ${expected.status}${expected.error ? ` ${expected.error}` : ''}`);
+    log(
+      ok
+        ? `✓ as expected (${expected.status}${expected.error ? ` ${expected.error}` : ''})`
+        : `✗ UNEXPECTED: wanted ${expected.status}${expected.error ? ` ${expected.error}` : ''}`,
+    );
     steps.push({ name, expectedStatus: expected.status, ...(expected.error ? { expectedError: expected.error } : {}), status: response.status, body, ok });
     return body;
   };
@@ -208,7 +222,11 @@ export async function main(options: DemoOptions = {}): Promise<DemoStep[]> {
   await exchange(
     'REFUSED: client assertion with aud = the token endpoint URL (audience injection)',
     tokenEndpoint,
-    new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: clientAssertion(tokenEndpoint) }),
+    new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+      client_assertion: clientAssertion(tokenEndpoint),
+    }),
     { status: 401, error: 'invalid_client' },
   );
 

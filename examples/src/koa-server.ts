@@ -59,9 +59,7 @@ export function createApp(as: AuthorizationServer = new AuthorizationServer()): 
   );
 
   // Introspection (RFC 7662): only authenticated clients may ask.
-  app.use(
-    route('POST', '/introspect', clientAssertion(as.clientOptions()), async (ctx) => send(ctx, as.introspect(body(ctx), ctx.state.jwtBearer?.client))),
-  );
+  app.use(route('POST', '/introspect', clientAssertion(as.clientOptions()), async (ctx) => send(ctx, as.introspect(body(ctx), ctx.state.jwtBearer?.client))));
 
   app.use(route('GET', '/.well-known/oauth-authorization-server', async (ctx) => send(ctx, as.metadata())));
   app.use(route('GET', '/jwks', async (ctx) => send(ctx, as.jwks())));

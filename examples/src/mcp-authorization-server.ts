@@ -164,7 +164,11 @@ export function createMcpAuthorizationServer(options: McpAuthorizationServerOpti
     const [scheme, value] = (authorization ?? '').split(' ');
     const token = value ? tokens.get(value) : undefined;
     if (!token || token.expiresAt < Date.now() || token.resource !== resource || scheme !== (token.jkt ? 'DPoP' : 'Bearer')) {
-      return { status: 401, headers: { 'WWW-Authenticate': `Bearer resource_metadata="${issuer}/.well-known/oauth-protected-resource/mcp"` }, body: { error: 'invalid_token' } };
+      return {
+        status: 401,
+        headers: { 'WWW-Authenticate': `Bearer resource_metadata="${issuer}/.well-known/oauth-protected-resource/mcp"` },
+        body: { error: 'invalid_token' },
+      };
     }
     return { status: 200, headers: {}, body: { ok: true, subject: token.subject, client: token.clientId, scope: token.scope, bound: token.jkt !== undefined } };
   }
@@ -200,30 +204,31 @@ export function createMcpAuthorizationServer(options: McpAuthorizationServerOpti
         ctx.body = { error: 'unsupported_response_type' };
       } else if (ctx.method === 'POST' && ctx.path === '/demo/idp/id-jag') {
         ctx.body = demoIdJag(Object.fromEntries(new URLSearchParams(await readText(ctx.req))));
-      }
-      else if (ctx.method === 'POST' && ctx.path === '/mcp') {
+      } else if (ctx.method === 'POST' && ctx.path === '/mcp') {
         const answer = mcp(ctx.headers.authorization);
         ctx.status = answer.status;
         ctx.set(answer.headers);
         ctx.body = answer.body;
       } else if (ctx.method === 'POST' && ctx.path === '/token') {
-        await kclients(ctx, () => kgrant(ctx, async () => {
-          const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-          ctx.set('Cache-Control', 'no-store');
-          if (body.grant_type !== 'client_credentials') {
-            ctx.status = 400;
-            ctx.body = { error: 'unsupported_grant_type' };
-            return;
-          }
-          try {
-            ctx.body = clientCredentials(body, ctx.state.jwtBearer?.client?.clientId);
-          } catch (err) {
-            const error = err as OAuthError;
-            ctx.status = error.status;
-            ctx.set(error.headers);
-            ctx.body = error.toJSON();
-          }
-        }));
+        await kclients(ctx, () =>
+          kgrant(ctx, async () => {
+            const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+            ctx.set('Cache-Control', 'no-store');
+            if (body.grant_type !== 'client_credentials') {
+              ctx.status = 400;
+              ctx.body = { error: 'unsupported_grant_type' };
+              return;
+            }
+            try {
+              ctx.body = clientCredentials(body, ctx.state.jwtBearer?.client?.clientId);
+            } catch (err) {
+              const error = err as OAuthError;
+              ctx.status = error.status;
+              ctx.set(error.headers);
+              ctx.body = error.toJSON();
+            }
+          }),
+        );
       } else await next();
     });
     // Koa's callback() returns a promise that never rejects: Koa answers every error itself.

@@ -36,18 +36,41 @@ export async function main(log: (line: string) => void = console.log): Promise<M
   try {
     const prm = await record('1. GET /.well-known/oauth-protected-resource/mcp (RFC 9728)', await fetch(`${base}/.well-known/oauth-protected-resource/mcp`));
     const asUrl = (prm.authorization_servers as string[])[0]!;
-    const asm = await record('   GET /.well-known/oauth-authorization-server (RFC 8414, from the middleware\'s metadata)', await fetch(`${asUrl}/.well-known/oauth-authorization-server`));
+    const asm = await record(
+      "   GET /.well-known/oauth-authorization-server (RFC 8414, from the middleware's metadata)",
+      await fetch(`${asUrl}/.well-known/oauth-authorization-server`),
+    );
     const tokenEndpoint = asm.token_endpoint as string;
 
-    const jag = example.idp.mint({ subject: 'alice@example.com', clientId: 'mcp-agent', audience: asUrl, resource: prm.resource as string, scope: 'tools.read' });
+    const jag = example.idp.mint({
+      subject: 'alice@example.com',
+      clientId: 'mcp-agent',
+      audience: asUrl,
+      resource: prm.resource as string,
+      scope: 'tools.read',
+    });
     const exchange = (assertion: string, headers: Record<string, string> = {}) =>
-      fetch(tokenEndpoint, { method: 'POST', headers: { authorization: basic, ...headers }, body: new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion }) });
+      fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { authorization: basic, ...headers },
+        body: new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion }),
+      });
     const token = await record('2. POST /token: the ID-JAG from the IdP, client_secret_basic', await exchange(jag));
-    await record('3. POST /mcp with the access token', await fetch(`${base}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token.access_token as string}` } }));
+    await record(
+      '3. POST /mcp with the access token',
+      await fetch(`${base}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token.access_token as string}` } }),
+    );
 
     const dpop = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = dpop.publicKey.export({ format: 'jwk' }) as Jwk;
-    const bound = example.idp.mint({ subject: 'alice@example.com', clientId: 'mcp-agent', audience: asUrl, resource: prm.resource as string, scope: 'tools.call', jkt: jwkThumbprint(jwk) });
+    const bound = example.idp.mint({
+      subject: 'alice@example.com',
+      clientId: 'mcp-agent',
+      audience: asUrl,
+      resource: prm.resource as string,
+      scope: 'tools.call',
+      jkt: jwkThumbprint(jwk),
+    });
     const input = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk })}.${b64({ jti: randomUUID(), htm: 'POST', htu: tokenEndpoint, iat: Math.floor(Date.now() / 1000) })}`;
     const proof = `${input}.${sign('sha256', Buffer.from(input), { key: dpop.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
     await record('4. POST /token: an ID-JAG bound to a DPoP key (cnf.jkt), with a DPoP proof (RFC 9449)', await exchange(bound, { dpop: proof }));

@@ -104,7 +104,12 @@ export async function main(log: (line: string) => void = console.log): Promise<F
     const response = await fetch(`${asUrl}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'billing', client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: projected }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'billing',
+        client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+        client_assertion: projected,
+      }),
     });
     const body = (await response.json()) as Record<string, unknown>;
     log(`cluster issuer ${clusterIssuer}, authorization server ${asUrl}`);

@@ -46,9 +46,7 @@ export function summarize(body: unknown, result: JwtBearerResult | undefined): R
   const client = result?.client;
   return {
     body: seenBody,
-    grant: grant
-      ? { issuer: grant.issuer, subject: grant.subject, scope: grant.scope, clientId: grant.clientId ?? null, alg: grant.header.alg }
-      : null,
+    grant: grant ? { issuer: grant.issuer, subject: grant.subject, scope: grant.scope, clientId: grant.clientId ?? null, alg: grant.header.alg } : null,
     client: client ? { clientId: client.clientId, method: client.method, alg: client.header.alg } : null,
   };
 }

@@ -176,7 +176,14 @@ function clientOptions(f: Fixtures, extra: Partial<ClientMiddlewareOptions> = {}
 export const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
 export function fails(status: number, error: OAuthErrorName, code: ErrorCode, extra: HeaderExpectations = {}, mustNotContain?: string[]): Outcome {
-  return { kind: 'error', status, error, code, headers: { ...NO_STORE, 'www-authenticate': null, 'retry-after': null, ...extra }, ...(mustNotContain ? { mustNotContain } : {}) };
+  return {
+    kind: 'error',
+    status,
+    error,
+    code,
+    headers: { ...NO_STORE, 'www-authenticate': null, 'retry-after': null, ...extra },
+    ...(mustNotContain ? { mustNotContain } : {}),
+  };
 }
 
 export const grantFails = (code: ErrorCode) => fails(400, 'invalid_grant', code);
@@ -185,7 +192,12 @@ const badRequest = (code: ErrorCode) => fails(400, 'invalid_request', code);
 /** RFC 9110 §10.2.3: a 503 says when to retry, in whole seconds. */
 const unavailable = (code: ErrorCode) => fails(503, 'temporarily_unavailable', code, { 'retry-after': /^[1-9]\d*$/ });
 
-const issued = (body: Record<string, unknown> = token()): Outcome => ({ kind: 'token', status: 200, token: body, headers: { ...NO_STORE, 'www-authenticate': null, 'retry-after': null } });
+const issued = (body: Record<string, unknown> = token()): Outcome => ({
+  kind: 'token',
+  status: 200,
+  token: body,
+  headers: { ...NO_STORE, 'www-authenticate': null, 'retry-after': null },
+});
 
 /** The app's handler answered; the middleware added none of its headers. */
 const reachedApp = (seen: Seen): Outcome => ({
@@ -244,7 +256,11 @@ export const CASES: ConformanceCase[] = [
   {
     name: 'RFC 7523 §2.1: without a scope parameter a Google-style scope claim is used, and requireSubject:false takes iss as subject',
     stack: (f) => ({ grant: grantOptions(f, { issuers: [{ issuer: SVC, publicKey: f.keys.svc.publicKey, requireSubject: false }] }) }),
-    request: (f) => ({ form: grantForm(createAssertion({ issuer: SVC, audience: AS, key: f.keys.svc.privateKey, claims: { scope: 'https://www.googleapis.com/auth/cloud-platform' } })) }),
+    request: (f) => ({
+      form: grantForm(
+        createAssertion({ issuer: SVC, audience: AS, key: f.keys.svc.privateKey, claims: { scope: 'https://www.googleapis.com/auth/cloud-platform' } }),
+      ),
+    }),
     expect: issued(token({ scope: 'https://www.googleapis.com/auth/cloud-platform' }, SVC)),
   },
   {
@@ -284,7 +300,7 @@ export const CASES: ConformanceCase[] = [
     expect: grantFails('ERR_CLAIM_MISSING'),
   },
   {
-    name: 'RFC 7523 §3 item 2: a subject outside the issuer\'s subjects is invalid_grant',
+    name: "RFC 7523 §3 item 2: a subject outside the issuer's subjects is invalid_grant",
     stack: (f) => ({ grant: grantOptions(f, { issuers: [{ issuer: SVC, publicKey: f.keys.svc.publicKey, subjects: ['bob@example.com'] }] }) }),
     request: (f) => ({ form: grantForm(grantJwt(f)) }),
     expect: grantFails('ERR_SUBJECT_NOT_ALLOWED'),
@@ -316,7 +332,9 @@ export const CASES: ConformanceCase[] = [
   {
     name: 'RFC 7523 §3 item 3: a grant assertion without aud is invalid_grant',
     stack: (f) => grant(f),
-    request: (f) => ({ form: grantForm(signRaw({ alg: 'RS256', typ: 'JWT' }, { iss: SVC, sub: SUBJECT, exp: now() + 60, iat: now() }, f.keys.svc.privateKey)) }),
+    request: (f) => ({
+      form: grantForm(signRaw({ alg: 'RS256', typ: 'JWT' }, { iss: SVC, sub: SUBJECT, exp: now() + 60, iat: now() }, f.keys.svc.privateKey)),
+    }),
     expect: grantFails('ERR_CLAIM_MISSING'),
   },
   {
@@ -420,13 +438,15 @@ export const CASES: ConformanceCase[] = [
     expect: grantFails('ERR_ASSERTION_MALFORMED'),
   },
   {
-    name: 'RFC 8725 §3.1 / RFC 7518 §3.2: HS256 keyed with the issuer\'s RSA public key (algorithm confusion) is invalid_grant',
+    name: "RFC 8725 §3.1 / RFC 7518 §3.2: HS256 keyed with the issuer's RSA public key (algorithm confusion) is invalid_grant",
     stack: (f) => grant(f),
-    request: (f) => ({ form: grantForm(grantJwt(f, { key: Buffer.from(f.keys.svc.publicKey.export({ type: 'spki', format: 'pem' }) as string), algorithm: 'HS256' })) }),
+    request: (f) => ({
+      form: grantForm(grantJwt(f, { key: Buffer.from(f.keys.svc.publicKey.export({ type: 'spki', format: 'pem' }) as string), algorithm: 'HS256' })),
+    }),
     expect: grantFails('ERR_ALGORITHM_NOT_ALLOWED'),
   },
   {
-    name: 'RFC 7518 §3.1: an algorithm outside the issuer\'s own algorithms is invalid_grant',
+    name: "RFC 7518 §3.1: an algorithm outside the issuer's own algorithms is invalid_grant",
     stack: (f) => ({ grant: grantOptions(f, { issuers: [{ issuer: SVC, publicKey: f.keys.svc.publicKey, algorithms: ['PS256'] }] }) }),
     request: (f) => ({ form: grantForm(grantJwt(f)) }),
     expect: grantFails('ERR_ALGORITHM_NOT_ALLOWED'),
@@ -441,14 +461,30 @@ export const CASES: ConformanceCase[] = [
     name: 'RFC 7518 §3.4: an ES256 signature in DER instead of R||S is invalid_grant',
     stack: (f) => ({ grant: grantOptions(f, { issuers: [{ issuer: SVC, publicKey: f.keys.client.publicKey }] }) }),
     request: (f) => ({
-      form: grantForm(signRaw({ alg: 'ES256', typ: 'JWT' }, { iss: SVC, sub: SUBJECT, aud: AS, exp: now() + 60, iat: now() }, f.keys.client.privateKey, { dsaEncoding: 'der' })),
+      form: grantForm(
+        signRaw({ alg: 'ES256', typ: 'JWT' }, { iss: SVC, sub: SUBJECT, aud: AS, exp: now() + 60, iat: now() }, f.keys.client.privateKey, {
+          dsaEncoding: 'der',
+        }),
+      ),
     }),
     expect: grantFails('ERR_SIGNATURE_INVALID'),
   },
   {
-    name: 'RFC 7518 §3.3: an RSA key below 2048 bits in the issuer\'s key set is never used (invalid_grant)',
+    name: "RFC 7518 §3.3: an RSA key below 2048 bits in the issuer's key set is never used (invalid_grant)",
     stack: (f) => ({
-      grant: grantOptions(f, { issuers: [{ issuer: SVC, jwks: { keys: [{ ...f.keys.svc.jwk, kid: 'svc' }, { ...f.keys.weak.jwk, kid: 'weak' }] } }] }),
+      grant: grantOptions(f, {
+        issuers: [
+          {
+            issuer: SVC,
+            jwks: {
+              keys: [
+                { ...f.keys.svc.jwk, kid: 'svc' },
+                { ...f.keys.weak.jwk, kid: 'weak' },
+              ],
+            },
+          },
+        ],
+      }),
     }),
     request: (f) => ({
       form: grantForm(signRaw({ alg: 'RS256', kid: 'weak' }, { iss: SVC, sub: SUBJECT, aud: AS, exp: now() + 60, iat: now() }, f.keys.weak.privateKey)),
@@ -525,7 +561,12 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'RFC 6749 §4.1.2.1: an issuers lookup that throws is 503 temporarily_unavailable',
-    stack: (f) => grant(f, { issuers: () => { throw new Error('database down'); } }),
+    stack: (f) =>
+      grant(f, {
+        issuers: () => {
+          throw new Error('database down');
+        },
+      }),
     request: (f) => ({ form: grantForm(grantJwt(f)) }),
     expect: unavailable('ERR_TRUST_LOOKUP_FAILED'),
   },
@@ -536,7 +577,7 @@ export const CASES: ConformanceCase[] = [
     expect: issued(),
   },
   {
-    name: 'RFC 6749 §5.2: a broken registration from the app\'s lookup is 500 server_error, not invalid_grant',
+    name: "RFC 6749 §5.2: a broken registration from the app's lookup is 500 server_error, not invalid_grant",
     stack: (f) => grant(f, { issuers: () => ({ issuer: SVC, publicKey: 'not a key' }) }),
     request: (f) => ({ form: grantForm(grantJwt(f)) }),
     expect: fails(500, 'server_error', 'ERR_INTERNAL'),
@@ -556,7 +597,7 @@ export const CASES: ConformanceCase[] = [
     expect: reachedApp({ client: { clientId: HS_CLIENT, method: 'client_secret_jwt', alg: 'HS256' } }),
   },
   {
-    name: 'RFC 7523 §2.2: a client assertion verified with a key from the client\'s jwksUri',
+    name: "RFC 7523 §2.2: a client assertion verified with a key from the client's jwksUri",
     stack: (f) => client(f, { clients: [{ clientId: CLIENT, jwksUri: f.jwks.uri }] }),
     request: (f) => ({ form: clientForm(clientJwt(f, { keyId: 'client-ec' })) }),
     expect: reachedApp({ client: seenClient() }),
@@ -610,7 +651,7 @@ export const CASES: ConformanceCase[] = [
     expect: badRequest('ERR_CLIENT_ID_MISMATCH'),
   },
   {
-    name: 'RFC 7521 §4.2: a client_id parameter equal to the assertion\'s sub is accepted',
+    name: "RFC 7521 §4.2: a client_id parameter equal to the assertion's sub is accepted",
     stack: (f) => client(f),
     request: (f) => ({ form: clientForm(clientJwt(f), { client_id: CLIENT }) }),
     expect: reachedApp({ client: seenClient() }),
@@ -630,7 +671,9 @@ export const CASES: ConformanceCase[] = [
   {
     name: 'RFC 7523 §3 item 9: a client assertion signed with another key is invalid_client without WWW-Authenticate',
     stack: (f) => client(f),
-    request: () => ({ form: clientForm(createAssertion({ issuer: CLIENT, subject: CLIENT, audience: AS, key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey })) }),
+    request: () => ({
+      form: clientForm(createAssertion({ issuer: CLIENT, subject: CLIENT, audience: AS, key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey })),
+    }),
     expect: clientFails('ERR_SIGNATURE_INVALID'),
   },
   {
@@ -733,13 +776,17 @@ export const CASES: ConformanceCase[] = [
 
   // ----- Composition with the app's other grant handlers (RFC 6749 §4, §5) ------------------------
   {
-    name: 'RFC 6749 §4.1.3: an authorization_code request passes through to the app\'s handler untouched (no body parser)',
+    name: "RFC 6749 §4.1.3: an authorization_code request passes through to the app's handler untouched (no body parser)",
     stack: (f) => grant(f),
     request: () => ({ form: { grant_type: 'authorization_code', code: 'SplxlOBeZQQYbYS6WxSbIA', redirect_uri: 'https://client.example.com/cb' } }),
-    expect: reachedApp({ grant: null, client: null, body: { grant_type: 'authorization_code', code: 'SplxlOBeZQQYbYS6WxSbIA', redirect_uri: 'https://client.example.com/cb' } }),
+    expect: reachedApp({
+      grant: null,
+      client: null,
+      body: { grant_type: 'authorization_code', code: 'SplxlOBeZQQYbYS6WxSbIA', redirect_uri: 'https://client.example.com/cb' },
+    }),
   },
   {
-    name: 'RFC 6749 §4.4.2: a client_credentials request passes through untouched after the framework\'s form parser',
+    name: "RFC 6749 §4.4.2: a client_credentials request passes through untouched after the framework's form parser",
     stack: (f) => ({ ...grant(f), parser: 'form' }),
     request: () => ({ form: { grant_type: 'client_credentials', scope: 'read' } }),
     expect: reachedApp({ grant: null, client: null, body: { grant_type: 'client_credentials', scope: 'read' } }),
@@ -748,10 +795,14 @@ export const CASES: ConformanceCase[] = [
     name: 'RFC 6749 §6: a refresh_token request with a client assertion reaches the app authenticated',
     stack: (f) => ({ client: clientOptions(f), grant: grantOptions(f) }),
     request: (f) => ({ form: clientForm(clientJwt(f), { grant_type: 'refresh_token', refresh_token: 'tGzv3JOkF0XG5Qx2TlKWIA' }) }),
-    expect: reachedApp({ client: seenClient(), grant: null, body: { ...clientForm('<jwt>'), grant_type: 'refresh_token', refresh_token: 'tGzv3JOkF0XG5Qx2TlKWIA' } }),
+    expect: reachedApp({
+      client: seenClient(),
+      grant: null,
+      body: { ...clientForm('<jwt>'), grant_type: 'refresh_token', refresh_token: 'tGzv3JOkF0XG5Qx2TlKWIA' },
+    }),
   },
   {
-    name: 'RFC 6749 §4.1.3: the app\'s own handler errors stay the app\'s (framework error handling, not server_error)',
+    name: "RFC 6749 §4.1.3: the app's own handler errors stay the app's (framework error handling, not server_error)",
     stack: (f) => ({ ...grant(f), app: 'throw' }),
     request: () => ({ form: { grant_type: 'authorization_code', code: 'abc' } }),
     expect: { kind: 'framework', status: 418, headers: { 'cache-control': null } },
@@ -788,13 +839,23 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'RFC 6749 §5.2: issueToken throwing an OAuthError (invalid_scope) is answered as that error',
-    stack: (f) => grant(f, { issueToken: () => { throw new OAuthError('ERR_SCOPE_INVALID'); } }),
+    stack: (f) =>
+      grant(f, {
+        issueToken: () => {
+          throw new OAuthError('ERR_SCOPE_INVALID');
+        },
+      }),
     request: (f) => ({ form: grantForm(grantJwt(f), { scope: 'admin' }) }),
     expect: fails(400, 'invalid_scope', 'ERR_SCOPE_INVALID'),
   },
   {
     name: 'RFC 6749 §5.2: issueToken rejecting with a plain Error is 500 server_error with no message or stack',
-    stack: (f) => grant(f, { issueToken: async () => { throw new Error('token store password=hunter2'); } }),
+    stack: (f) =>
+      grant(f, {
+        issueToken: async () => {
+          throw new Error('token store password=hunter2');
+        },
+      }),
     request: (f) => ({ form: grantForm(grantJwt(f)) }),
     expect: fails(500, 'server_error', 'ERR_INTERNAL', {}, ['hunter2', 'token store', 'Error:', '    at ']),
   },
@@ -823,7 +884,7 @@ export const CASES: ConformanceCase[] = [
     expect: clientFails('ERR_CLIENT_AUTH_REQUIRED', { 'www-authenticate': BASIC_CHALLENGE }),
   },
   {
-    name: 'RFC 6749 §5.2: passErrors:true without jwtBearerErrorHandler leaves the answer to the framework, with the error\'s status and headers',
+    name: "RFC 6749 §5.2: passErrors:true without jwtBearerErrorHandler leaves the answer to the framework, with the error's status and headers",
     stack: (f) => ({ client: clientOptions(f, { passErrors: true }) }),
     request: () => ({ form: { token: 'x' }, headers: BASIC }),
     expect: { kind: 'framework', status: 401, headers: { 'www-authenticate': BASIC_CHALLENGE } },
@@ -831,13 +892,13 @@ export const CASES: ConformanceCase[] = [
 
   // ----- Body handling (RFC 6749 §3.2: application/x-www-form-urlencoded) -------------------------
   {
-    name: 'RFC 6749 §3.2: the grant works after the framework\'s form parser',
+    name: "RFC 6749 §3.2: the grant works after the framework's form parser",
     stack: (f) => ({ ...grant(f), parser: 'form' }),
     request: (f) => ({ form: grantForm(grantJwt(f)) }),
     expect: issued(),
   },
   {
-    name: 'RFC 6749 §3.2: client authentication works after the framework\'s form + JSON parsers',
+    name: "RFC 6749 §3.2: client authentication works after the framework's form + JSON parsers",
     stack: (f) => ({ ...client(f), parser: 'form+json' }),
     request: (f) => ({ form: clientForm(clientJwt(f)) }),
     expect: reachedApp({ client: seenClient() }),
@@ -849,7 +910,7 @@ export const CASES: ConformanceCase[] = [
     expect: issued(),
   },
   {
-    name: 'RFC 6749 §3.2: Content-Type with charset=UTF-8 after the framework\'s form parser',
+    name: "RFC 6749 §3.2: Content-Type with charset=UTF-8 after the framework's form parser",
     stack: (f) => ({ ...client(f), parser: 'form' }),
     request: (f) => ({ body: new URLSearchParams(clientForm(clientJwt(f))).toString(), contentType: 'application/x-www-form-urlencoded;charset=UTF-8' }),
     expect: reachedApp({ client: seenClient() }),
@@ -876,13 +937,13 @@ export const CASES: ConformanceCase[] = [
     expect: badRequest('ERR_CONTENT_TYPE_UNSUPPORTED'),
   },
   {
-    name: 'RFC 6749 §3.2: a JSON grant body parsed by the app\'s JSON parser is still invalid_request',
+    name: "RFC 6749 §3.2: a JSON grant body parsed by the app's JSON parser is still invalid_request",
     stack: (f) => ({ ...grant(f), parser: 'form+json' }),
     request: (f) => ({ body: JSON.stringify(grantForm(grantJwt(f))), contentType: 'application/json' }),
     expect: badRequest('ERR_CONTENT_TYPE_UNSUPPORTED'),
   },
   {
-    name: 'RFC 6749 §3.2: a JSON client assertion parsed by the app\'s JSON parser is invalid_request',
+    name: "RFC 6749 §3.2: a JSON client assertion parsed by the app's JSON parser is invalid_request",
     stack: (f) => ({ ...client(f), parser: 'form+json' }),
     request: (f) => ({ body: JSON.stringify(clientForm(clientJwt(f))), contentType: 'application/json' }),
     expect: badRequest('ERR_CONTENT_TYPE_UNSUPPORTED'),
@@ -924,7 +985,7 @@ export const CASES: ConformanceCase[] = [
     expect: badRequest('ERR_PARAMETER_INVALID'),
   },
   {
-    name: 'RFC 6749 §3.2: a repeated scope parameter after the framework\'s form parser is invalid_request',
+    name: "RFC 6749 §3.2: a repeated scope parameter after the framework's form parser is invalid_request",
     stack: (f) => ({ ...grant(f), parser: 'form' }),
     request: (f) => ({ form: grantForm(grantJwt(f), { scope: ['read', 'write'] }) }),
     expect: badRequest('ERR_PARAMETER_INVALID'),

@@ -93,7 +93,9 @@ function grantOptions(f: Fixtures, extra: Partial<GrantMiddlewareOptions<unknown
   };
 }
 
-const stack = (extra: Partial<GrantMiddlewareOptions<unknown>> = {}) => (f: Fixtures): StackSpec => ({ grant: grantOptions(f, extra) });
+const stack =
+  (extra: Partial<GrantMiddlewareOptions<unknown>> = {}) =>
+  (f: Fixtures): StackSpec => ({ grant: grantOptions(f, extra) });
 
 /** An ID-JAG ("ID-JAG §3.1") for BASIC_CLIENT, naming the MCP resource. */
 function idJag(f: Fixtures, o: Partial<CreateAssertionOptions> & { claims?: Record<string, unknown> } = {}): string {
@@ -130,7 +132,15 @@ function proof(
 }
 
 /** A request with client_secret_basic and an ID-JAG; `dpop` adds a proof header. */
-function request(f: Fixtures, o: { jag?: Partial<CreateAssertionOptions> & { claims?: Record<string, unknown> }; form?: Record<string, string | string[]>; headers?: Record<string, string>; dpop?: string } = {}): RequestSpec {
+function request(
+  f: Fixtures,
+  o: {
+    jag?: Partial<CreateAssertionOptions> & { claims?: Record<string, unknown> };
+    form?: Record<string, string | string[]>;
+    headers?: Record<string, string>;
+    dpop?: string;
+  } = {},
+): RequestSpec {
   return {
     form: form(idJag(f, o.jag), o.form),
     headers: { ...BASIC_AUTH, ...(o.dpop !== undefined ? { dpop: o.dpop } : {}), ...o.headers },
@@ -317,7 +327,15 @@ export const ID_JAG_CASES: ConformanceCase[] = [
   {
     name: `${D} §3 / RFC 8725 §3.11: an untyped assertion from an ID-JAG-only issuer is invalid_grant`,
     stack: stack(),
-    request: (f) => ({ form: form(signRaw({ alg: 'EdDSA' }, { iss: IDP, sub: USER, aud: AS, exp: now() + 60, iat: now(), jti: randomUUID(), client_id: BASIC_CLIENT }, f.keys.ed.privateKey)) }),
+    request: (f) => ({
+      form: form(
+        signRaw(
+          { alg: 'EdDSA' },
+          { iss: IDP, sub: USER, aud: AS, exp: now() + 60, iat: now(), jti: randomUUID(), client_id: BASIC_CLIENT },
+          f.keys.ed.privateKey,
+        ),
+      ),
+    }),
     expect: grantFails('ERR_PROFILE_NOT_ALLOWED'),
   },
   {
@@ -325,7 +343,9 @@ export const ID_JAG_CASES: ConformanceCase[] = [
     stack: stack(),
     request: (f) => {
       const [header, , signature] = idJag(f).split('.');
-      const payload = Buffer.from(JSON.stringify({ iss: IDP, sub: 'ceo@example.com', aud: AS, client_id: BASIC_CLIENT, jti: randomUUID(), iat: now(), exp: now() + 60 })).toString('base64url');
+      const payload = Buffer.from(
+        JSON.stringify({ iss: IDP, sub: 'ceo@example.com', aud: AS, client_id: BASIC_CLIENT, jti: randomUUID(), iat: now(), exp: now() + 60 }),
+      ).toString('base64url');
       return { form: form(`${header}.${payload}.${signature}`), headers: BASIC_AUTH };
     },
     expect: grantFails('ERR_SIGNATURE_INVALID'),
@@ -365,7 +385,16 @@ export const ID_JAG_CASES: ConformanceCase[] = [
   {
     name: `${D} §3.1: sub is required`,
     stack: stack(),
-    request: (f) => ({ form: form(signRaw({ alg: 'EdDSA', typ: ID_JAG_TYPE }, { iss: IDP, aud: AS, exp: now() + 60, iat: now(), jti: randomUUID(), client_id: BASIC_CLIENT }, f.keys.ed.privateKey)), headers: BASIC_AUTH }),
+    request: (f) => ({
+      form: form(
+        signRaw(
+          { alg: 'EdDSA', typ: ID_JAG_TYPE },
+          { iss: IDP, aud: AS, exp: now() + 60, iat: now(), jti: randomUUID(), client_id: BASIC_CLIENT },
+          f.keys.ed.privateKey,
+        ),
+      ),
+      headers: BASIC_AUTH,
+    }),
     expect: grantFails('ERR_CLAIM_MISSING'),
   },
   {
@@ -476,7 +505,9 @@ export const ID_JAG_CASES: ConformanceCase[] = [
   },
   {
     name: `${D} §4.4.3 / DESIGN §8: allowReuse keeps the lifetime cap: an ID-JAG older than maxLifetime is refused`,
-    stack: (f) => ({ grant: grantOptions(f, { issuers: [{ issuer: IDP, publicKey: f.keys.ed.publicKey, profiles: ['id-jag'], allowReuse: true, maxLifetime: 60 }] }) }),
+    stack: (f) => ({
+      grant: grantOptions(f, { issuers: [{ issuer: IDP, publicKey: f.keys.ed.publicKey, profiles: ['id-jag'], allowReuse: true, maxLifetime: 60 }] }),
+    }),
     request: (f) => request(f, { jag: { issuedAt: now() - 200, expiresIn: 3600 } }),
     expect: grantFails('ERR_ASSERTION_LIFETIME_EXCEEDED'),
   },
@@ -521,7 +552,8 @@ export const ID_JAG_CASES: ConformanceCase[] = [
   {
     name: `RFC 9449 §4.3 item 10: a proof for another htu is invalid_dpop_proof`,
     stack: stack(),
-    request: (f) => request(f, { jag: { claims: { cnf: { jkt: jktOf(f.keys.client.jwk) } } }, dpop: proof(dpopKey(f), { claims: { htu: 'https://as.example.com/other' } }) }),
+    request: (f) =>
+      request(f, { jag: { claims: { cnf: { jkt: jktOf(f.keys.client.jwk) } } }, dpop: proof(dpopKey(f), { claims: { htu: 'https://as.example.com/other' } }) }),
     expect: badProof(),
   },
   {
@@ -586,4 +618,3 @@ export const ID_JAG_CASES: ConformanceCase[] = [
     expect: badProof(),
   },
 ];
-

@@ -91,7 +91,7 @@ const discovery: KeysCase[] = [
     expect: unavailable(),
   },
   {
-    name: 'RFC 8414 §3.2: a discovery endpoint answering 500 is the server\'s fault: 503 with Retry-After',
+    name: "RFC 8414 §3.2: a discovery endpoint answering 500 is the server's fault: 503 with Retry-After",
     stack: (f) => discoveryStack(f, `${f.tls.origin}/tenant-c`),
     form: (f) => grantForm(f, `${f.tls.origin}/tenant-c`),
     expect: unavailable(),
@@ -115,7 +115,7 @@ const discovery: KeysCase[] = [
     expect: unavailable(),
   },
   {
-    name: 'RFC 7523 §3 item 9: a discovered issuer\'s assertion signed by another key is invalid_grant',
+    name: "RFC 7523 §3 item 9: a discovered issuer's assertion signed by another key is invalid_grant",
     stack: (f) => discoveryStack(f, f.tls.origin),
     form: (f) => grantForm(f, f.tls.origin, f.keys.k8s.privateKey),
     expect: fails(400, 'invalid_grant', 'ERR_SIGNATURE_INVALID'),
@@ -127,7 +127,14 @@ const discovery: KeysCase[] = [
 // ---------------------------------------------------------------------------------------------
 
 function cimdStack(f: KeysFixtures, extra: Record<string, unknown> = {}, client: Partial<ClientMiddlewareOptions> = {}): StackSpec {
-  return { client: { issuer: AS, clients: [{ clientId: 'registered', publicKey: f.keys.other.publicKey }], clientIdMetadataDocuments: f.cimd(extra) as never, ...client } };
+  return {
+    client: {
+      issuer: AS,
+      clients: [{ clientId: 'registered', publicKey: f.keys.other.publicKey }],
+      clientIdMetadataDocuments: f.cimd(extra) as never,
+      ...client,
+    },
+  };
 }
 const cimd: KeysCase[] = [
   {
@@ -179,7 +186,7 @@ const cimd: KeysCase[] = [
     expect: clientFails('ERR_CLIENT_METADATA_INVALID'),
   },
   {
-    name: 'draft-ietf-oauth-client-id-metadata-document-03 §4: a non-200 answer is an error, and the client\'s: invalid_client, never 503',
+    name: "draft-ietf-oauth-client-id-metadata-document-03 §4: a non-200 answer is an error, and the client's: invalid_client, never 503",
     stack: (f) => cimdStack(f),
     form: (f) => assertionForm(f.clientJwt(`${f.clientOrigin}/gone.json`)),
     expect: clientFails('ERR_CLIENT_METADATA_UNAVAILABLE'),
@@ -239,7 +246,7 @@ const cimd: KeysCase[] = [
     expect: clientFails('ERR_CLIENT_METADATA_URL_REFUSED'),
   },
   {
-    name: 'DESIGN §9 whose fault: a document\'s jwks_uri answering 500 is invalid_client, never 503',
+    name: "DESIGN §9 whose fault: a document's jwks_uri answering 500 is invalid_client, never 503",
     stack: (f) => cimdStack(f),
     form: (f) => assertionForm(f.clientJwt(`${f.clientOrigin}/keys-500.json`)),
     expect: clientFails('ERR_CLIENT_METADATA_UNAVAILABLE'),
@@ -251,7 +258,7 @@ const cimd: KeysCase[] = [
     expect: clientFails('ERR_CLIENT_METADATA_INVALID'),
   },
   {
-    name: 'RFC 7517 §4 + RFC 7591 §2: a private key in the document\'s jwks is refused',
+    name: "RFC 7517 §4 + RFC 7591 §2: a private key in the document's jwks is refused",
     stack: (f) => cimdStack(f),
     form: (f) => assertionForm(f.clientJwt(`${f.clientOrigin}/private-jwk.json`)),
     expect: clientFails('ERR_CLIENT_METADATA_INVALID'),
@@ -269,7 +276,7 @@ const cimd: KeysCase[] = [
     expect: clientFails('ERR_SIGNATURE_INVALID'),
   },
   {
-    name: 'draft-ietf-oauth-client-id-metadata-document-03 §7.7: the operator\'s allow() predicate refuses a URL: unknown client',
+    name: "draft-ietf-oauth-client-id-metadata-document-03 §7.7: the operator's allow() predicate refuses a URL: unknown client",
     stack: (f) => cimdStack(f, { allow: (url: string) => !url.endsWith('/app.json') }),
     form: (f) => assertionForm(f.clientJwt(`${f.clientOrigin}/app.json`)),
     expect: clientFails('ERR_CLIENT_UNKNOWN'),
@@ -295,7 +302,13 @@ const cimd: KeysCase[] = [
   },
   {
     name: 'draft-ietf-oauth-client-id-metadata-document-03 §7.4: allowPrivateNetwork permits a document on http to 127.0.0.1 (tests)',
-    stack: (f) => ({ client: { issuer: AS, clients: [{ clientId: 'registered', publicKey: f.keys.other.publicKey }], clientIdMetadataDocuments: { allowPrivateNetwork: true } } }),
+    stack: (f) => ({
+      client: {
+        issuer: AS,
+        clients: [{ clientId: 'registered', publicKey: f.keys.other.publicKey }],
+        clientIdMetadataDocuments: { allowPrivateNetwork: true },
+      },
+    }),
     form: (f) => assertionForm(f.clientJwt(`${f.httpOrigin}/app.json`)),
     expect: reached('<http>/app.json', 'private_key_jwt', 'ES256'),
   },
@@ -317,7 +330,10 @@ function federationStack(f: KeysFixtures, extra: Partial<ClientMiddlewareOptions
       ],
       clients: [
         { clientId: 'billing', federatedCredentials: [{ issuer: K8S_ISSUER, subject: 'system:serviceaccount:prod:billing', claims: {} }] },
-        { clientId: 'deployer', federatedCredentials: [{ issuer: GITHUB_ISSUER, subjectPattern: 'repo:acme/deploy:ref:refs/heads/*', claims: { repository_owner_id: '123' } }] },
+        {
+          clientId: 'deployer',
+          federatedCredentials: [{ issuer: GITHUB_ISSUER, subjectPattern: 'repo:acme/deploy:ref:refs/heads/*', claims: { repository_owner_id: '123' } }],
+        },
         { clientId: 'deployer-immutable', federatedCredentials: [{ issuer: GITHUB_ISSUER, subjectPattern: 'repo:acme@123/deploy@456:environment:*' }] },
         { clientId: 'qmark', federatedCredentials: [{ issuer: GITHUB_ISSUER, subjectPattern: 'repo:acme/deploy:ref:refs/heads/ma?n' }] },
         { clientId: 'payments', federatedCredentials: [{ issuer: AKS_ISSUER, subject: 'system:serviceaccount:payments:api' }] },
@@ -353,7 +369,7 @@ const federation: KeysCase[] = [
     expect: reached('payments', 'federated_jwt', 'RS256'),
   },
   {
-    name: 'RFC 7523 §3 item 3: with audience api://AzureADTokenExchange, a token for this server\'s issuer is refused',
+    name: "RFC 7523 §3 item 3: with audience api://AzureADTokenExchange, a token for this server's issuer is refused",
     stack: (f) => federationStack(f),
     form: (f) => assertionForm(f.aksToken({ aud: [AS] }), { client_id: 'payments' }),
     expect: clientFails('ERR_AUDIENCE_INVALID'),
@@ -389,7 +405,7 @@ const federation: KeysCase[] = [
     expect: clientFails('ERR_FEDERATED_CREDENTIAL_MISMATCH'),
   },
   {
-    name: 'RFC 7521 §4.2: a federated token naming another platform\'s client does not authenticate it',
+    name: "RFC 7521 §4.2: a federated token naming another platform's client does not authenticate it",
     stack: (f) => federationStack(f),
     form: (f) => assertionForm(f.k8sToken(), { client_id: 'deployer' }),
     expect: clientFails('ERR_FEDERATED_CREDENTIAL_MISMATCH'),
@@ -414,7 +430,7 @@ const federation: KeysCase[] = [
     expect: clientFails('ERR_ASSERTION_REPLAYED'),
   },
   {
-    name: 'DESIGN §8 allowReuse: a federation with allowReuse accepts the kubelet\'s re-sent token',
+    name: "DESIGN §8 allowReuse: a federation with allowReuse accepts the kubelet's re-sent token",
     stack: (f) => federationStack(f, { replayStore: new MemoryReplayStore() }),
     form: (f) => assertionForm(f.aksToken(), { client_id: 'payments' }),
     before: reached('payments', 'federated_jwt', 'RS256'),
@@ -431,7 +447,15 @@ const federation: KeysCase[] = [
     stack: (f) => federationStack(f),
     form: (f) =>
       assertionForm(
-        createAssertion({ issuer: K8S_ISSUER, subject: 'system:serviceaccount:prod:billing', audience: [AS], key: f.keys.k8s.privateKey, keyId: 'k8s-1', issuedAt: Math.floor(Date.now() / 1000) - 1200, expiresIn: 3600 }),
+        createAssertion({
+          issuer: K8S_ISSUER,
+          subject: 'system:serviceaccount:prod:billing',
+          audience: [AS],
+          key: f.keys.k8s.privateKey,
+          keyId: 'k8s-1',
+          issuedAt: Math.floor(Date.now() / 1000) - 1200,
+          expiresIn: 3600,
+        }),
         { client_id: 'billing' },
       ),
     expect: clientFails('ERR_ASSERTION_LIFETIME_EXCEEDED'),
@@ -471,7 +495,7 @@ const spiffe: KeysCase[] = [
     expect: reached('worker', 'spiffe_jwt', 'ES256'),
   },
   {
-    name: 'draft-ietf-oauth-spiffe-client-auth-02 §4: a client_id parameter naming the SVID\'s client is accepted',
+    name: "draft-ietf-oauth-spiffe-client-auth-02 §4: a client_id parameter naming the SVID's client is accepted",
     stack: (f) => spiffeStack(f),
     form: (f) => svidForm(f.svid(), { client_id: 'worker' }),
     expect: reached('worker', 'spiffe_jwt', 'ES256'),

@@ -45,7 +45,16 @@ export interface KeysFixtures {
 const now = () => Math.floor(Date.now() / 1000);
 
 export async function createKeysFixtures(): Promise<KeysFixtures> {
-  const keys = { client: pair('ec'), other: pair('ec'), issuer: pair('rsa'), k8s: pair('rsa'), github: pair('rsa'), aks: pair('rsa'), svid: pair('ec'), x509: pair('ec') };
+  const keys = {
+    client: pair('ec'),
+    other: pair('ec'),
+    issuer: pair('rsa'),
+    k8s: pair('rsa'),
+    github: pair('rsa'),
+    aks: pair('rsa'),
+    svid: pair('ec'),
+    x509: pair('ec'),
+  };
   const tls = await startTlsServer();
   const clientOrigin = `https://client.example:${tls.port}`;
   const o = tls.origin;
@@ -96,23 +105,30 @@ export async function createKeysFixtures(): Promise<KeysFixtures> {
   r.set('/gone.json', json({ error: 'gone' }, {}, 404));
 
   // SPIFFE bundle (https_web profile): the JWT-SVID key, an X.509 authority, SPIFFE members.
-  r.set('/bundle', json({
-    keys: [
-      { ...keys.svid.jwk, kid: 'svid-1', use: 'jwt-svid' },
-      { ...keys.x509.jwk, kid: 'x509-1', use: 'x509-svid' },
-    ],
-    spiffe_sequence: 12,
-    spiffe_refresh_hint: 300,
-  }));
+  r.set(
+    '/bundle',
+    json({
+      keys: [
+        { ...keys.svid.jwk, kid: 'svid-1', use: 'jwt-svid' },
+        { ...keys.x509.jwk, kid: 'x509-1', use: 'x509-svid' },
+      ],
+      spiffe_sequence: 12,
+      spiffe_refresh_hint: 300,
+    }),
+  );
   r.set('/bundle-500', json({ error: 'down' }, {}, 500));
 
   // The allowPrivateNetwork http path: a document and key set on plain HTTP to 127.0.0.1.
   let httpOrigin = '';
   const httpServer: Server = createServer((req, res) => {
     if (req.url === '/app.json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        client_id: `${httpOrigin}/app.json`, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${httpOrigin}/jwks.json`,
-      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          client_id: `${httpOrigin}/app.json`,
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks_uri: `${httpOrigin}/jwks.json`,
+        }),
+      );
     } else if (req.url === '/jwks.json') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...keys.client.jwk, kid: 'c-1' }] }));
     } else {
@@ -159,11 +175,27 @@ export async function createKeysFixtures(): Promise<KeysFixtures> {
         notBefore: now(),
         header: { x5t: 'cc413527-173f-5a05-976e-9c52b1d7b431' },
         claims: {
-          ref: 'refs/heads/main', sha: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4', repository: 'acme/deploy', repository_owner: 'acme',
-          repository_owner_id: '123', repository_id: '456', repository_visibility: 'private', run_id: '9123456789', run_number: '42',
-          run_attempt: '1', actor: 'octocat', actor_id: '583231', workflow: 'release', event_name: 'push', ref_type: 'branch',
-          ref_protected: 'true', head_ref: '', base_ref: '', job_workflow_ref: 'acme/deploy/.github/workflows/release.yml@refs/heads/main',
-          workflow_ref: 'acme/deploy/.github/workflows/release.yml@refs/heads/main', runner_environment: 'github-hosted',
+          ref: 'refs/heads/main',
+          sha: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4',
+          repository: 'acme/deploy',
+          repository_owner: 'acme',
+          repository_owner_id: '123',
+          repository_id: '456',
+          repository_visibility: 'private',
+          run_id: '9123456789',
+          run_number: '42',
+          run_attempt: '1',
+          actor: 'octocat',
+          actor_id: '583231',
+          workflow: 'release',
+          event_name: 'push',
+          ref_type: 'branch',
+          ref_protected: 'true',
+          head_ref: '',
+          base_ref: '',
+          job_workflow_ref: 'acme/deploy/.github/workflows/release.yml@refs/heads/main',
+          workflow_ref: 'acme/deploy/.github/workflows/release.yml@refs/heads/main',
+          runner_environment: 'github-hosted',
           ...x.claims,
         },
       }),

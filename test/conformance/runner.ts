@@ -137,7 +137,6 @@ function comparable(o: Observed): unknown {
     : { status: o.status, kind: o.kind, headers: o.headers, json: o.json };
 }
 
-
 type Run = { before: Observed[]; answer: Observed };
 
 /** A table's runs: each case runs once per framework; the agreement tests reuse the runs (or make them, under `-t`). */

@@ -32,12 +32,14 @@ test.each([
   expect(out.trim()).toBe(printed);
 });
 
-test.each(['clientIdMetadataDocuments', 'federation', 'spiffe', ...['allow', 'maxBytes', 'timeout', 'maxAge', 'maxDocuments', 'allowPrivateNetwork', 'lookup', 'requestAgent'].map((o) => `clientIdMetadataDocuments.${o}`)])(
-  'documents option %s',
-  (option) => {
-    expect(readme).toMatch(new RegExp(`^\\| \`${option.replace('.', '\\.')}\``, 'm'));
-  },
-);
+test.each([
+  'clientIdMetadataDocuments',
+  'federation',
+  'spiffe',
+  ...['allow', 'maxBytes', 'timeout', 'maxAge', 'maxDocuments', 'allowPrivateNetwork', 'lookup', 'requestAgent'].map((o) => `clientIdMetadataDocuments.${o}`),
+])('documents option %s', (option) => {
+  expect(readme).toMatch(new RegExp(`^\\| \`${option.replace('.', '\\.')}\``, 'm'));
+});
 
 test('each section says what it trusts', () => {
   for (const heading of ['Discovery', 'Client ID metadata documents', 'Federated client authentication', 'SPIFFE JWT-SVIDs']) {

@@ -59,7 +59,10 @@ describe.each(ALL_TARGETS)('%s', (name) => {
       clock = T0;
       server = await new JwksServer().start();
       server.keys = [w.rsa.publicJwk];
-      t = await startTarget(name, remoteConfig(use, server.url, () => clock));
+      t = await startTarget(
+        name,
+        remoteConfig(use, server.url, () => clock),
+      );
     });
 
     afterEach(async () => {
@@ -230,8 +233,7 @@ describe.each(ALL_TARGETS)('%s', (name) => {
 
     test('a flood of unknown kids causes at most one fetch per cooldown, shared by all', async () => {
       expectAccepted(await send(mint(w.rsa)));
-      const flood = (n: number) =>
-        Promise.all(Array.from({ length: n }, (_, i) => send(mint(w.attacker, `random-${clock}-${i}`))));
+      const flood = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => send(mint(w.attacker, `random-${clock}-${i}`))));
       // The first unknown kid fetches (a key may have been rotated in); the rest share that fetch or are refused at once.
       for (const answer of await flood(30)) expectOAuthError(answer, use.refusal);
       expect(server.requests).toBe(2);

@@ -153,7 +153,10 @@ const anyValue = fc.oneof(
   fc.constantFrom(JWT_BEARER_GRANT_TYPE, JWT_BEARER_CLIENT_ASSERTION_TYPE, '', null, undefined),
   fc.nat(grantPool.length - 1).map((i) => grantPool[i]!),
   fc.nat(clientPool.length - 1).map((i) => clientPool[i]!),
-  fc.array(fc.nat(grantPool.length - 1).map((i) => grantPool[i]!), { maxLength: 3 }),
+  fc.array(
+    fc.nat(grantPool.length - 1).map((i) => grantPool[i]!),
+    { maxLength: 3 },
+  ),
   longString(20_000),
 );
 
@@ -201,7 +204,6 @@ function expectFirstSuccess(label: string, accepted: unknown): void {
   expect(minted.firstSuccess(label, claims.iss, claims.jti)).toBe(true);
 }
 
-
 /** Deepest nesting of arrays and objects in JSON text: string literals removed, then brackets counted. */
 function textDepth(text: string): number {
   let depth = 0;
@@ -214,38 +216,41 @@ function textDepth(text: string): number {
 }
 
 describe.each(['grant', 'client'] as const)('%s', (use) => {
-  test('arbitrary request objects: refused well-formed, or accepted only for a genuine first use, within the bound', async () => {
-    const verifiers = configs();
-    await fc.assert(
-      fc.asyncProperty(bodyArb, headersArb, fc.boolean(), async (body, headers, required) => {
-        tally.add(`${use} arbitrary requests`);
-        const request = { body: body as Record<string, unknown>, headers: headers as Record<string, string | string[] | undefined> };
-        const r = await timedVerify(verifiers, use, request, { required });
-        if (refusedProperly(r)) return;
-        const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-        if (r.value === undefined) {
-          // Only a client authenticator without a client assertion resolves nothing.
-          expect(use === 'client' && !required).toBe(true);
-          for (const name of ['client_assertion', 'client_assertion_type']) expect([undefined, null, '']).toContain(b[name]);
-          return;
-        }
-        const token = b[use === 'grant' ? 'assertion' : 'client_assertion'];
-        expect(typeof token === 'string' && minted.isGenuine(token)).toBe(true);
-        expectFirstSuccess(`core-arbitrary-${use}`, r.value);
-        tally.note(`${use} arbitrary requests accepted`);
-      }),
-      fuzzParams(use === 'grant' ? 1 : 2, 10),
-    );
-  }, PROPERTY_TIMEOUT_MS);
+  test(
+    'arbitrary request objects: refused well-formed, or accepted only for a genuine first use, within the bound',
+    async () => {
+      const verifiers = configs();
+      await fc.assert(
+        fc.asyncProperty(bodyArb, headersArb, fc.boolean(), async (body, headers, required) => {
+          tally.add(`${use} arbitrary requests`);
+          const request = { body: body as Record<string, unknown>, headers: headers as Record<string, string | string[] | undefined> };
+          const r = await timedVerify(verifiers, use, request, { required });
+          if (refusedProperly(r)) return;
+          const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+          if (r.value === undefined) {
+            // Only a client authenticator without a client assertion resolves nothing.
+            expect(use === 'client' && !required).toBe(true);
+            for (const name of ['client_assertion', 'client_assertion_type']) expect([undefined, null, '']).toContain(b[name]);
+            return;
+          }
+          const token = b[use === 'grant' ? 'assertion' : 'client_assertion'];
+          expect(typeof token === 'string' && minted.isGenuine(token)).toBe(true);
+          expectFirstSuccess(`core-arbitrary-${use}`, r.value);
+          tally.note(`${use} arbitrary requests accepted`);
+        }),
+        fuzzParams(use === 'grant' ? 1 : 2, 10),
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  test('genuine assertions, mutated: refused well-formed unless still genuine, and never twice', async () => {
-    const verifiers = configs();
-    const pool = use === 'grant' ? grantPool : clientPool;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.nat(pool.length - 1),
-        fc.array(mutationArb(pool.length), { minLength: 1, maxLength: 3 }),
-        async (index, mutations) => {
+  test(
+    'genuine assertions, mutated: refused well-formed unless still genuine, and never twice',
+    async () => {
+      const verifiers = configs();
+      const pool = use === 'grant' ? grantPool : clientPool;
+      await fc.assert(
+        fc.asyncProperty(fc.nat(pool.length - 1), fc.array(mutationArb(pool.length), { minLength: 1, maxLength: 3 }), async (index, mutations) => {
           tally.add(`${use} mutated tokens`);
           const token = mutations.reduce((t, m) => mutate(t, m, pool), pool[index]!);
           const r = await timedVerify(verifiers, use, { body: assertionForm(use, token), headers: {} });
@@ -253,50 +258,56 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
           expect(minted.isGenuine(token)).toBe(true);
           expectFirstSuccess(`core-mutated-${use}`, r.value);
           tally.note(`${use} mutated tokens accepted`);
-        },
-      ),
-      fuzzParams(use === 'grant' ? 3 : 4, 10),
-    );
-  }, PROPERTY_TIMEOUT_MS);
+        }),
+        fuzzParams(use === 'grant' ? 3 : 4, 10),
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  test('validly signed hostile headers and claims: accepted exactly when the reference model accepts', async () => {
-    const verifiers = configs();
-    const now = NOW / 1000;
-    const t = seconds(NOW);
-    const party = use === 'grant' ? GRANT_ISSUER : 'client-rsa';
-    const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
-    const used = new Set<string>();
-    const DELETE = Symbol('delete');
-    const pick = (...values: unknown[]) => fc.constantFrom<unknown>(...values);
-    const claimArbs = {
-      iss: fc.oneof(pick(party, party, party, 'client-ec', GRANT_ISSUER_EC, 'https://evil.example', '', DELETE), hostileJson()),
-      sub: fc.oneof(pick(use === 'grant' ? 'alice' : party, use === 'grant' ? 'alice' : party, 'client-ec', '', DELETE), hostileJson()),
-      aud: fc.oneof(pick(AS_ISSUER, AS_ISSUER, [AS_ISSUER], TOKEN_ENDPOINT, [AS_ISSUER, TOKEN_ENDPOINT], [], [AS_ISSUER, 1], `${AS_ISSUER}/`, 'x', DELETE), hostileJson()),
-      exp: fc.oneof(pick(t + 60, t + 60, t + 250, t + 4000, t + 1e6, NOW + 60_000, t - 29, t - 30, t - 31, 1e308, -1, '9999999999', DELETE), hostileJson()),
-      iat: fc.oneof(pick(t, t, t - 250, t - 299, t - 330, t - 331, t - 3600, t - 3631, t + 29, t + 31, NOW, DELETE), hostileJson()),
-      nbf: fc.oneof(pick(t, t + 29, t + 31, t + 1e6, NOW, DELETE), hostileJson()),
-      jti: fc.oneof(fc.uuid(), fc.uuid(), pick('fixed-jti', 'fixed-jti-2', '', 5, DELETE), hostileJson()),
-      scope: fc.oneof(pick('read write', '', 'a  b', 'a"b', 'x\\y', ['read'], DELETE)),
-    };
-    const headerArbs = {
-      alg: fc.oneof(pick(...RSA_ALGS, 'RS256', 'RS256', 'none', 'HS256', 'ES256', 'EdDSA', 'rs256', DELETE), hostileJson()),
-      typ: pick('JWT', 'jwt', 'JOSE', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+JWT', 'at+jwt', '', 5, DELETE),
-      kid: fc.oneof(pick('rsa-1', 'rsa-1', 'ec-1', 'unknown', 5, DELETE), hostileJson()),
-      crit: pick(['exp'], [], DELETE, DELETE, DELETE, DELETE),
-      cty: pick('JWT', 'application/JWT', 'json', 'jwt+json', DELETE, DELETE, DELETE),
-      extra: pick('jku', 'x5u', 'jwk', 'b64', 'zip', DELETE),
-    };
-    const rawMember = fc.oneof(
-      { weight: 4, arbitrary: fc.constant(undefined) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('iss', 'exp', 'aud', 'jti', '__proto__', 'constructor', 'x'), fc.constantFrom(...RAW_JSON_VALUES)) },
-    );
-    type Override = readonly ['claim' | 'header', string, unknown];
-    const override: fc.Arbitrary<Override> = fc.oneof(
-      ...Object.entries(claimArbs).map(([k, arb]) => (arb as fc.Arbitrary<unknown>).map((v): Override => ['claim', k, v])),
-      ...Object.entries(headerArbs).map(([k, arb]) => (arb as fc.Arbitrary<unknown>).map((v): Override => ['header', k, v])),
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.array(override, { maxLength: 3 }), rawMember, async (overrides, raw) => {
+  test(
+    'validly signed hostile headers and claims: accepted exactly when the reference model accepts',
+    async () => {
+      const verifiers = configs();
+      const now = NOW / 1000;
+      const t = seconds(NOW);
+      const party = use === 'grant' ? GRANT_ISSUER : 'client-rsa';
+      const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+      const used = new Set<string>();
+      const DELETE = Symbol('delete');
+      const pick = (...values: unknown[]) => fc.constantFrom<unknown>(...values);
+      const claimArbs = {
+        iss: fc.oneof(pick(party, party, party, 'client-ec', GRANT_ISSUER_EC, 'https://evil.example', '', DELETE), hostileJson()),
+        sub: fc.oneof(pick(use === 'grant' ? 'alice' : party, use === 'grant' ? 'alice' : party, 'client-ec', '', DELETE), hostileJson()),
+        aud: fc.oneof(
+          pick(AS_ISSUER, AS_ISSUER, [AS_ISSUER], TOKEN_ENDPOINT, [AS_ISSUER, TOKEN_ENDPOINT], [], [AS_ISSUER, 1], `${AS_ISSUER}/`, 'x', DELETE),
+          hostileJson(),
+        ),
+        exp: fc.oneof(pick(t + 60, t + 60, t + 250, t + 4000, t + 1e6, NOW + 60_000, t - 29, t - 30, t - 31, 1e308, -1, '9999999999', DELETE), hostileJson()),
+        iat: fc.oneof(pick(t, t, t - 250, t - 299, t - 330, t - 331, t - 3600, t - 3631, t + 29, t + 31, NOW, DELETE), hostileJson()),
+        nbf: fc.oneof(pick(t, t + 29, t + 31, t + 1e6, NOW, DELETE), hostileJson()),
+        jti: fc.oneof(fc.uuid(), fc.uuid(), pick('fixed-jti', 'fixed-jti-2', '', 5, DELETE), hostileJson()),
+        scope: fc.oneof(pick('read write', '', 'a  b', 'a"b', 'x\\y', ['read'], DELETE)),
+      };
+      const headerArbs = {
+        alg: fc.oneof(pick(...RSA_ALGS, 'RS256', 'RS256', 'none', 'HS256', 'ES256', 'EdDSA', 'rs256', DELETE), hostileJson()),
+        typ: pick('JWT', 'jwt', 'JOSE', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+JWT', 'at+jwt', '', 5, DELETE),
+        kid: fc.oneof(pick('rsa-1', 'rsa-1', 'ec-1', 'unknown', 5, DELETE), hostileJson()),
+        crit: pick(['exp'], [], DELETE, DELETE, DELETE, DELETE),
+        cty: pick('JWT', 'application/JWT', 'json', 'jwt+json', DELETE, DELETE, DELETE),
+        extra: pick('jku', 'x5u', 'jwk', 'b64', 'zip', DELETE),
+      };
+      const rawMember = fc.oneof(
+        { weight: 4, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.tuple(fc.constantFrom('iss', 'exp', 'aud', 'jti', '__proto__', 'constructor', 'x'), fc.constantFrom(...RAW_JSON_VALUES)) },
+      );
+      type Override = readonly ['claim' | 'header', string, unknown];
+      const override: fc.Arbitrary<Override> = fc.oneof(
+        ...Object.entries(claimArbs).map(([k, arb]) => (arb as fc.Arbitrary<unknown>).map((v): Override => ['claim', k, v])),
+        ...Object.entries(headerArbs).map(([k, arb]) => (arb as fc.Arbitrary<unknown>).map((v): Override => ['header', k, v])),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(override, { maxLength: 3 }), rawMember, async (overrides, raw) => {
           tally.add(`${use} signed hostile claims`);
           const payload: Record<string, unknown> = {
             iss: party,
@@ -325,18 +336,21 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
 
           // The verifier refuses a segment nesting more than 32 levels before parsing it (DESIGN §9);
           // judged on the text, since a later duplicate member hides a deep one from JSON.parse.
-          const verdict = textDepth(headerText) > 32 || textDepth(payloadText) > 32 ? 'ERR_ASSERTION_MALFORMED' : modelVerdict(seenHeader, seenPayload, {
-            use,
-            now: NOW,
-            issuer: AS_ISSUER,
-            audiences: [TOKEN_ENDPOINT],
-            party,
-            algorithms: new Set(use === 'grant' ? RSA_ALGS : ['RS256']),
-            kid: use === 'grant' ? undefined : 'rsa-1',
-            maxLifetime: use === 'grant' ? 3600 : 300,
-            tolerance: 30,
-            used,
-          });
+          const verdict =
+            textDepth(headerText) > 32 || textDepth(payloadText) > 32
+              ? 'ERR_ASSERTION_MALFORMED'
+              : modelVerdict(seenHeader, seenPayload, {
+                  use,
+                  now: NOW,
+                  issuer: AS_ISSUER,
+                  audiences: [TOKEN_ENDPOINT],
+                  party,
+                  algorithms: new Set(use === 'grant' ? RSA_ALGS : ['RS256']),
+                  kid: use === 'grant' ? undefined : 'rsa-1',
+                  maxLifetime: use === 'grant' ? 3600 : 300,
+                  tolerance: 30,
+                  used,
+                });
           const r = await timedVerify(verifiers, use, { body: assertionForm(use, token), headers: {} });
           expect(r.ms).toBeLessThan(BOUND_MS);
           const actual = r.error === undefined ? 'accepted' : `refused ${isOAuthError(r.error) ? r.error.code : String(r.error)}`;
@@ -346,10 +360,12 @@ describe.each(['grant', 'client'] as const)('%s', (use) => {
           }
           if (r.error !== undefined) expect(refusalProblem(r.error)).toBeUndefined();
           else tally.note(`${use} signed hostile claims accepted`);
-      }),
-      fuzzParams(use === 'grant' ? 5 : 6, 10),
-    );
-  }, PROPERTY_TIMEOUT_MS);
+        }),
+        fuzzParams(use === 'grant' ? 5 : 6, 10),
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
 
 test('no unhandled rejection or uncaught exception during the run', () => {

@@ -14,7 +14,6 @@ import { createOAuth2ServerBridge } from 'jwt-bearer-oauth2-server';
 import { createOAuth2ServerApp, type SavedToken } from '../../examples/src/oauth2-server';
 import { basic, close, lifetime, IDP, idp, keyClient, otherKeyClient, RESOURCE, service, SERVICE } from './fixtures';
 
-
 const listen = (app: express.Express): Promise<Server> =>
   new Promise((resolve) => {
     const server = app.listen(0, '127.0.0.1', () => resolve(server));
@@ -28,6 +27,7 @@ let tokens: SavedToken[];
 beforeAll(async () => {
   // The issuer must be known before the app is built, and the port after it listens: route
   // through a holder app.
+  // eslint-disable-next-line prefer-const -- assigned once the app is built, after the closure that reads it
   let inner: express.Express | undefined;
   const outer = express();
   outer.use((req, res, next) => (inner ? inner(req, res, next) : next()));
@@ -84,7 +84,7 @@ async function token(form: Record<string, string>, headers: Record<string, strin
 }
 const lastToken = () => tokens[tokens.length - 1]!;
 
-describe('accepted: the library\'s own client authentication methods', () => {
+describe("accepted: the library's own client authentication methods", () => {
   it('client_credentials with client_secret_basic (RFC 6749 §2.3.1)', async () => {
     const r = await token({ grant_type: 'client_credentials' }, { authorization: basic('secret-client', 'secret-client-secret') });
     expect(r.status).toBe(200);
@@ -97,7 +97,10 @@ describe('accepted: the library\'s own client authentication methods', () => {
     expect(r.status).toBe(200);
   });
   it('password grant with client_secret_basic', async () => {
-    const r = await token({ grant_type: 'password', username: 'alice', password: 'alice-password' }, { authorization: basic('secret-client', 'secret-client-secret') });
+    const r = await token(
+      { grant_type: 'password', username: 'alice', password: 'alice-password' },
+      { authorization: basic('secret-client', 'secret-client-secret') },
+    );
     expect(r.status).toBe(200);
     expect(lastToken().user).toEqual({ id: 'alice' });
   });
@@ -105,10 +108,19 @@ describe('accepted: the library\'s own client authentication methods', () => {
 
 describe('accepted: private_key_jwt (RFC 7523 §2.2) through clientAssertion()', () => {
   it('client_credentials, with and without client_id (RFC 7521 §4.2: optional)', async () => {
-    const a = await token({ grant_type: 'client_credentials', client_id: 'key-client', client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: clientAssertionFor('key-client') });
+    const a = await token({
+      grant_type: 'client_credentials',
+      client_id: 'key-client',
+      client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+      client_assertion: clientAssertionFor('key-client'),
+    });
     expect(a.status).toBe(200);
     expect(lastToken().client.id).toBe('key-client');
-    const b = await token({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: clientAssertionFor('key-client') });
+    const b = await token({
+      grant_type: 'client_credentials',
+      client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+      client_assertion: clientAssertionFor('key-client'),
+    });
     expect(b.status).toBe(200);
     expect(lastToken().client.id).toBe('key-client');
   });
@@ -131,7 +143,10 @@ describe('accepted: the jwt-bearer grant (RFC 7523 §2.1)', () => {
     expect(saved.jwtBearer).toMatchObject({ issuer: SERVICE, subject: 'alice', clientId: 'key-client', profile: 'rfc7523' });
   });
   it('plain assertion, client authenticated by client_secret_basic', async () => {
-    const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantAssertion('bob') }, { authorization: basic('secret-client', 'secret-client-secret') });
+    const r = await token(
+      { grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantAssertion('bob') },
+      { authorization: basic('secret-client', 'secret-client-secret') },
+    );
     expect(r.status).toBe(200);
     expect(lastToken().jwtBearer).toMatchObject({ subject: 'bob', clientId: 'secret-client' });
   });
@@ -147,7 +162,10 @@ describe('accepted: the jwt-bearer grant (RFC 7523 §2.1)', () => {
     expect(lastToken().jwtBearer).toMatchObject({ profile: 'id-jag', resource: [RESOURCE], clientId: 'key-client', issuer: IDP });
   });
   it('ID-JAG exchange by a client_secret_basic client', async () => {
-    const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: idJag('secret-client') }, { authorization: basic('secret-client', 'secret-client-secret') });
+    const r = await token(
+      { grant_type: JWT_BEARER_GRANT_TYPE, assertion: idJag('secret-client') },
+      { authorization: basic('secret-client', 'secret-client-secret') },
+    );
     expect(r.status).toBe(200);
     expect(lastToken().jwtBearer).toMatchObject({ profile: 'id-jag', clientId: 'secret-client' });
   });
@@ -176,7 +194,7 @@ describe('refused: never a token without valid client authentication', () => {
     expect(r.status).toBe(401);
     expect(r.body.error).toBe('invalid_client');
   });
-  it('a client assertion for another client than the request\'s client_id (RFC 7521 §4.2)', async () => {
+  it("a client assertion for another client than the request's client_id (RFC 7521 §4.2)", async () => {
     const r = await token({
       grant_type: JWT_BEARER_GRANT_TYPE,
       assertion: grantAssertion(),
@@ -213,7 +231,7 @@ describe('refused: never a token without valid client authentication', () => {
     expect(again.status).toBe(400);
     expect(again.body.error).toBe('invalid_grant');
   });
-  it('a refused assertion, then the library\'s other grants still work', async () => {
+  it("a refused assertion, then the library's other grants still work", async () => {
     const bad = await token({
       grant_type: JWT_BEARER_GRANT_TYPE,
       assertion: createAssertion({ issuer: SERVICE, subject: 'alice', audience: 'https://elsewhere.example', key: service.privateKey, expiresIn: 60 }),
@@ -222,11 +240,29 @@ describe('refused: never a token without valid client authentication', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('invalid_grant');
-    expect((await token({ grant_type: 'password', username: 'alice', password: 'alice-password' }, { authorization: basic('secret-client', 'secret-client-secret') })).status).toBe(200);
-    expect((await token({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: clientAssertionFor('key-client') })).status).toBe(200);
+    expect(
+      (
+        await token(
+          { grant_type: 'password', username: 'alice', password: 'alice-password' },
+          { authorization: basic('secret-client', 'secret-client-secret') },
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await token({
+          grant_type: 'client_credentials',
+          client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+          client_assertion: clientAssertionFor('key-client'),
+        })
+      ).status,
+    ).toBe(200);
   });
   it('a user the model does not know → invalid_grant', async () => {
-    const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantAssertion('mallory') }, { authorization: basic('secret-client', 'secret-client-secret') });
+    const r = await token(
+      { grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantAssertion('mallory') },
+      { authorization: basic('secret-client', 'secret-client-secret') },
+    );
     expect(r.body.error).toBe('invalid_grant');
   });
 });
@@ -246,7 +282,11 @@ describe('the unsafe configuration of issue 17: requireClientAuthentication fals
   };
   const config = (iss: string) => ({ issuer: iss, issuers: [{ issuer: SERVICE, publicKey: service.publicKey }] });
 
-  async function serve(build: (iss: string) => express.RequestHandler[]): Promise<{ post: (form: Record<string, string>, headers?: Record<string, string>) => Promise<{ status: number; body: Record<string, unknown> }>; close: () => Promise<void>; iss: string }> {
+  async function serve(build: (iss: string) => express.RequestHandler[]): Promise<{
+    post: (form: Record<string, string>, headers?: Record<string, string>) => Promise<{ status: number; body: Record<string, unknown> }>;
+    close: () => Promise<void>;
+    iss: string;
+  }> {
     let handlers: express.RequestHandler[] = [];
     const app = express();
     app.post('/token', express.urlencoded({ extended: false }), (req, res, next) => {
@@ -262,7 +302,11 @@ describe('the unsafe configuration of issue 17: requireClientAuthentication fals
     return {
       iss,
       post: async (form, headers = {}) => {
-        const res = await fetch(`${iss}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() });
+        const res = await fetch(`${iss}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+          body: new URLSearchParams(form).toString(),
+        });
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       },
       close: () => close(s),
@@ -272,7 +316,12 @@ describe('the unsafe configuration of issue 17: requireClientAuthentication fals
   it('with the documented wiring, a request without client authentication gets invalid_client, with authentication a token', async () => {
     const srv = await serve((iss) => {
       const bridge = createOAuth2ServerBridge({ model, grant: config(iss), getUser: (p) => ({ id: p.subject }) });
-      const oauth = new ExpressOAuthServer({ model: bridge.model, extendedGrantTypes: bridge.grantTypes, requireClientAuthentication: { [JWT_BEARER_GRANT_TYPE]: false }, accessTokenLifetime: 60 });
+      const oauth = new ExpressOAuthServer({
+        model: bridge.model,
+        extendedGrantTypes: bridge.grantTypes,
+        requireClientAuthentication: { [JWT_BEARER_GRANT_TYPE]: false },
+        accessTokenLifetime: 60,
+      });
       return [bridge.bind(), oauth.token()];
     });
     try {
@@ -292,7 +341,12 @@ describe('the unsafe configuration of issue 17: requireClientAuthentication fals
   it('the grant type with the model left unwrapped still refuses: it issues only for a client the bridge authenticated', async () => {
     const srv = await serve((iss) => {
       const bridge = createOAuth2ServerBridge({ model, grant: config(iss), getUser: (p) => ({ id: p.subject }) });
-      const oauth = new ExpressOAuthServer({ model, extendedGrantTypes: bridge.grantTypes, requireClientAuthentication: { [JWT_BEARER_GRANT_TYPE]: false }, accessTokenLifetime: 60 });
+      const oauth = new ExpressOAuthServer({
+        model,
+        extendedGrantTypes: bridge.grantTypes,
+        requireClientAuthentication: { [JWT_BEARER_GRANT_TYPE]: false },
+        accessTokenLifetime: 60,
+      });
       return [bridge.bind(), oauth.token()];
     });
     try {
@@ -310,7 +364,12 @@ describe('the unsafe configuration of issue 17: requireClientAuthentication fals
   it('bind() forgotten: the wrapped model refuses every client lookup with server_error, never a token', async () => {
     const srv = await serve((iss) => {
       const bridge = createOAuth2ServerBridge({ model, grant: config(iss), getUser: (p) => ({ id: p.subject }) });
-      const oauth = new ExpressOAuthServer({ model: bridge.model, extendedGrantTypes: bridge.grantTypes, requireClientAuthentication: bridge.requireClientAuthentication, accessTokenLifetime: 60 });
+      const oauth = new ExpressOAuthServer({
+        model: bridge.model,
+        extendedGrantTypes: bridge.grantTypes,
+        requireClientAuthentication: bridge.requireClientAuthentication,
+        accessTokenLifetime: 60,
+      });
       return [oauth.token()];
     });
     try {

@@ -35,6 +35,7 @@ afterAll(() => {
 });
 
 beforeAll(async () => {
+  // eslint-disable-next-line prefer-const -- assigned once the provider is built, after the closure that reads it
   let handler: RequestListener | undefined;
   server = createServer((req, res) => handler!(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -45,8 +46,20 @@ beforeAll(async () => {
       { client_id: 'basic-client', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', ...base },
       { client_id: 'post-client', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_post', ...base },
       { client_id: 'hmac-client', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_jwt', token_endpoint_auth_signing_alg: 'HS256', ...base },
-      { client_id: 'key-client', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [{ ...keyClient.publicKey.export({ format: 'jwk' }), use: 'sig' }] }, ...base },
-      { client_id: 'other-key-client', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [{ ...otherKeyClient.publicKey.export({ format: 'jwk' }), use: 'sig' }] }, ...base },
+      {
+        client_id: 'key-client',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [{ ...keyClient.publicKey.export({ format: 'jwk' }), use: 'sig' }] },
+        ...base,
+      },
+      {
+        client_id: 'other-key-client',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks: { keys: [{ ...otherKeyClient.publicKey.export({ format: 'jwk' }), use: 'sig' }] },
+        ...base,
+      },
       { client_id: 'public-client', token_endpoint_auth_method: 'none', grant_types: [JWT_BEARER_GRANT_TYPE], redirect_uris: [], response_types: [] },
     ] as never,
     service: { issuer: SERVICE, publicKey: service.publicKey },
@@ -54,16 +67,29 @@ beforeAll(async () => {
     resources: { [RESOURCE]: 'read write' },
     accounts: ['alice', 'bob'],
   }));
-  handler = provider.callback();
+  // Koa's callback answers every error itself: its promise never rejects.
+  const callback = provider.callback();
+  handler = (req, res) => void callback(req, res);
 });
 afterAll(() => close(server));
 
 const keyAssertion = (clientId: string, key = keyClient.privateKey) =>
   createAssertion({ issuer: clientId, subject: clientId, audience: issuer, key, expiresIn: 60 });
-const keyAuth = (clientId = 'key-client', key = keyClient.privateKey) => ({ client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: keyAssertion(clientId, key) });
+const keyAuth = (clientId = 'key-client', key = keyClient.privateKey) => ({
+  client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+  client_assertion: keyAssertion(clientId, key),
+});
 const grant = (subject = 'alice') => createAssertion({ issuer: SERVICE, subject, audience: issuer, key: service.privateKey, expiresIn: 60 });
 const idJag = (clientId: string) =>
-  createAssertion({ issuer: IDP, subject: 'alice', audience: issuer, key: idp.privateKey, type: ID_JAG_TYPE, expiresIn: 60, claims: { client_id: clientId, resource: RESOURCE, scope: 'read' } });
+  createAssertion({
+    issuer: IDP,
+    subject: 'alice',
+    audience: issuer,
+    key: idp.privateKey,
+    type: ID_JAG_TYPE,
+    expiresIn: 60,
+    claims: { client_id: clientId, resource: RESOURCE, scope: 'read' },
+  });
 
 async function token(form: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${issuer}/token`, {
@@ -81,9 +107,24 @@ describe('accepted: the jwt-bearer grant with every client authentication method
   it.each([
     ['client_secret_basic', 'basic-client', () => ({}), () => ({ authorization: basic('basic-client', SECRET) })],
     ['client_secret_post', 'post-client', () => ({ client_id: 'post-client', client_secret: SECRET }), () => ({})],
-    ['client_secret_jwt', 'hmac-client', () => ({ client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: createAssertion({ issuer: 'hmac-client', subject: 'hmac-client', audience: issuer, key: Buffer.from(SECRET), algorithm: 'HS256', expiresIn: 60 }) }), () => ({})],
+    [
+      'client_secret_jwt',
+      'hmac-client',
+      () => ({
+        client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+        client_assertion: createAssertion({
+          issuer: 'hmac-client',
+          subject: 'hmac-client',
+          audience: issuer,
+          key: Buffer.from(SECRET),
+          algorithm: 'HS256',
+          expiresIn: 60,
+        }),
+      }),
+      () => ({}),
+    ],
     ['private_key_jwt', 'key-client', () => keyAuth(), () => ({})],
-  ] as const)('%s: the provider\'s own AccessToken for the grant\'s subject', async (_method, clientId, form, headers) => {
+  ] as const)("%s: the provider's own AccessToken for the grant's subject", async (_method, clientId, form, headers) => {
     const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grant('alice'), ...form() }, headers());
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ token_type: 'Bearer', expires_in: expect.any(Number) });
@@ -120,7 +161,10 @@ describe('jwtBearerGrantType(): options validated when called', () => {
   it.each([
     ['provider', () => jwtBearerGrantType({} as never, { issuer, issuers: [] })],
     ['accountId', () => jwtBearerGrantType(provider, { issuer, issuers: [{ issuer: SERVICE, publicKey: service.publicKey }], accountId: 'x' as never })],
-    ['getResourceServerInfo', () => jwtBearerGrantType(provider, { issuer, issuers: [{ issuer: SERVICE, publicKey: service.publicKey }], getResourceServerInfo: 1 as never })],
+    [
+      'getResourceServerInfo',
+      () => jwtBearerGrantType(provider, { issuer, issuers: [{ issuer: SERVICE, publicKey: service.publicKey }], getResourceServerInfo: 1 as never }),
+    ],
     ['issuer', () => jwtBearerGrantType(provider, { issuer: 'not a url', issuers: [{ issuer: SERVICE, publicKey: service.publicKey }] })],
   ])('a bad %s throws a TypeError', (name, call) => {
     expect(call).toThrow(TypeError);
@@ -130,7 +174,15 @@ describe('jwtBearerGrantType(): options validated when called', () => {
 
 describe('refused', () => {
   it('an ID-JAG for a resource the server does not serve → invalid_grant', async () => {
-    const jag = createAssertion({ issuer: IDP, subject: 'alice', audience: issuer, key: idp.privateKey, type: ID_JAG_TYPE, expiresIn: 60, claims: { client_id: 'key-client', resource: 'https://other.example.com/' } });
+    const jag = createAssertion({
+      issuer: IDP,
+      subject: 'alice',
+      audience: issuer,
+      key: idp.privateKey,
+      type: ID_JAG_TYPE,
+      expiresIn: 60,
+      claims: { client_id: 'key-client', resource: 'https://other.example.com/' },
+    });
     const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: jag, ...keyAuth() });
     expect(r.status).toBe(400);
     expect(r.body.error).toBe('invalid_grant');
@@ -146,7 +198,12 @@ describe('refused', () => {
     expect(r.body.error).toBe('invalid_client');
   });
   it('a client assertion for another client than client_id → refused by the provider (invalid_request "client_id mismatch")', async () => {
-    const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grant(), client_id: 'key-client', ...keyAuth('other-key-client', otherKeyClient.privateKey) });
+    const r = await token({
+      grant_type: JWT_BEARER_GRANT_TYPE,
+      assertion: grant(),
+      client_id: 'key-client',
+      ...keyAuth('other-key-client', otherKeyClient.privateKey),
+    });
     expect(r.status).toBe(400);
     expect(['invalid_client', 'invalid_request']).toContain(r.body.error);
   });
@@ -155,7 +212,7 @@ describe('refused', () => {
     expect(r.status).toBe(400);
     expect(r.body.error).toBe('invalid_grant');
   });
-  it('a replayed client assertion → invalid_client (the provider\'s replay detection)', async () => {
+  it("a replayed client assertion → invalid_client (the provider's replay detection)", async () => {
     const auth = keyAuth();
     expect((await token({ grant_type: 'client_credentials', ...auth })).status).toBe(200);
     const again = await token({ grant_type: 'client_credentials', ...auth });
@@ -169,7 +226,7 @@ describe('refused', () => {
     expect(again.status).toBe(400);
     expect(again.body.error).toBe('invalid_grant');
   });
-  it('a refused assertion, then the provider\'s other grants still work', async () => {
+  it("a refused assertion, then the provider's other grants still work", async () => {
     const headers = { authorization: basic('basic-client', SECRET) };
     const bad = createAssertion({ issuer: SERVICE, subject: 'alice', audience: 'https://elsewhere.example', key: service.privateKey, expiresIn: 60 });
     const r = await token({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: bad }, headers);

@@ -52,7 +52,10 @@ function runAuthlib(example: Example): Promise<Record<string, Step>> {
   return new Promise((resolve, reject) => {
     const child = execFile(PYTHON, [SCRIPT], { timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`authlib_client.py failed: ${err.message}\n${stderr}`));
-      const steps = stdout.trim().split('\n').map((line) => JSON.parse(line) as Step);
+      const steps = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Step);
       resolve(Object.fromEntries(steps.map((s) => [s.step, s])));
     });
     child.stdin!.end(input);
@@ -81,7 +84,12 @@ describe.each(FRAMEWORKS)('Authlib (Python) against the %s example', (framework)
       expect(example.as.lookup(hs.access_token!)).toMatchObject({ client_id: 'authlib-hs256', client_auth: { method: 'client_secret_jwt', alg: 'HS256' } });
 
       const grant = steps.grant!;
-      expect(example.as.lookup(grant.access_token!)).toMatchObject({ grant_type: JWT_BEARER_GRANT_TYPE, sub: 'alice@example.com', assertion_issuer: DEMO_ISSUER, scope: ['read'] });
+      expect(example.as.lookup(grant.access_token!)).toMatchObject({
+        grant_type: JWT_BEARER_GRANT_TYPE,
+        sub: 'alice@example.com',
+        assertion_issuer: DEMO_ISSUER,
+        scope: ['read'],
+      });
       expect(grant.sent.assertion).toMatchObject({ iss: DEMO_ISSUER, sub: 'alice@example.com', aud: example.issuer });
 
       // claims={'aud': issuer}: accepted once, then the stored jti comes back.

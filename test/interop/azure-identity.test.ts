@@ -152,7 +152,11 @@ describe.each(FRAMEWORKS)('@azure/identity ClientCertificateCredential against t
       expect(new Set(assertions).size).toBe(1);
       const { header, claims } = decodeJwt(assertions[0]!);
       // sendCertificateChain: the certificate travels in x5c.
-      expect(header).toMatchObject({ alg: 'PS256', 'x5t#S256': Buffer.from(clientCertificate.thumbprintSha256, 'hex').toString('base64url'), x5c: [clientCertificate.der] });
+      expect(header).toMatchObject({
+        alg: 'PS256',
+        'x5t#S256': Buffer.from(clientCertificate.thumbprintSha256, 'hex').toString('base64url'),
+        x5c: [clientCertificate.der],
+      });
       expect(claims).toMatchObject({ iss: clientId, sub: clientId, aud: example.tokenEndpoint });
       // The authority host served discovery once; the token requests went to the example.
       expect(authority.requests).toEqual([`GET /${TENANT}/v2.0/.well-known/openid-configuration`]);

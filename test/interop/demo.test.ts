@@ -36,7 +36,11 @@ describe.each(FRAMEWORKS)('npm run demo against the %s example', (framework) => 
 
   test('the tokens are what the demo asked for', () => {
     const [pkj, csj, grant, both, introspection] = steps.map((s) => s.body as Record<string, string>);
-    expect(example.as.lookup(pkj!.access_token!)).toMatchObject({ sub: 'demo-client', client_auth: { method: 'private_key_jwt', alg: 'ES256' }, scope: ['read', 'write'] });
+    expect(example.as.lookup(pkj!.access_token!)).toMatchObject({
+      sub: 'demo-client',
+      client_auth: { method: 'private_key_jwt', alg: 'ES256' },
+      scope: ['read', 'write'],
+    });
     expect(example.as.lookup(csj!.access_token!)).toMatchObject({ sub: 'demo-secret-client', client_auth: { method: 'client_secret_jwt', alg: 'HS256' } });
     expect(example.as.lookup(grant!.access_token!)).toMatchObject({ sub: 'alice@example.com', assertion_issuer: 'demo-issuer', scope: ['read'] });
     expect(example.as.lookup(both!.access_token!)).toMatchObject({ sub: 'bob@example.com', client_id: 'demo-client' });
@@ -78,7 +82,10 @@ describe.each(FRAMEWORKS)('the curl walkthrough (mint-assertion) against the %s 
   afterAll(() => example.close());
 
   const post = (path: string, form: Record<string, string>) =>
-    fetch(`${example.url}${path}`, { method: 'POST', body: new URLSearchParams(form) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    fetch(`${example.url}${path}`, { method: 'POST', body: new URLSearchParams(form) }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown>,
+    }));
   const clientAuth = async (who: string, ...extra: string[]) => ({
     client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
     client_assertion: await mint([who, ...extra], example.url),
@@ -89,7 +96,11 @@ describe.each(FRAMEWORKS)('the curl walkthrough (mint-assertion) against the %s 
     expect(first).toMatchObject({ status: 200, body: { token_type: 'Bearer', scope: 'read write' } });
     expect((await post('/token', { grant_type: 'client_credentials', ...(await clientAuth('demo-secret-client')) })).status).toBe(200);
 
-    const grant = await post('/token', { grant_type: JWT_BEARER_GRANT_TYPE, scope: 'read', assertion: await mint(['demo-issuer', 'alice@example.com'], example.url) });
+    const grant = await post('/token', {
+      grant_type: JWT_BEARER_GRANT_TYPE,
+      scope: 'read',
+      assertion: await mint(['demo-issuer', 'alice@example.com'], example.url),
+    });
     expect(grant).toMatchObject({ status: 200, body: { scope: 'read' } });
     const introspection = await post('/introspect', { token: grant.body.access_token as string, ...(await clientAuth('demo-secret-client')) });
     expect(introspection).toMatchObject({ status: 200, body: { active: true, sub: 'alice@example.com' } });

@@ -11,14 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { serverOptions } from 'express-jwt-bearer';
-import {
-  createAssertion,
-  JWT_BEARER_GRANT_TYPE,
-  type ClientPrincipal,
-  type ClientRegistration,
-  type GrantPrincipal,
-  type Jwk,
-} from 'jwt-bearer-core';
+import { createAssertion, JWT_BEARER_GRANT_TYPE, type ClientPrincipal, type ClientRegistration, type GrantPrincipal, type Jwk } from 'jwt-bearer-core';
 import {
   AuthorizationServer,
   DEMO_ISSUER,
@@ -210,7 +203,11 @@ export async function createInteropClients(prefix: string): Promise<InteropClien
  * legacy, with the token endpoint URL listed in its audiences.
  */
 export function startWithClients(framework: Framework, clients: InteropClient[], mode: 'strict' | 'legacy' = 'strict'): Promise<Example> {
-  return startWithRegistrations(framework, clients.map((c) => c.registration), mode);
+  return startWithRegistrations(
+    framework,
+    clients.map((c) => c.registration),
+    mode,
+  );
 }
 
 /**

@@ -22,7 +22,16 @@
 import jwt from 'jsonwebtoken';
 import { Connection, OAuth2 } from 'jsforce';
 import { JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
-import { selfSignedCertificate, FRAMEWORKS, sharedDemoKeys, startExample, startResourceServer, type Example, type Framework, type ResourceServer } from './helpers';
+import {
+  selfSignedCertificate,
+  FRAMEWORKS,
+  sharedDemoKeys,
+  startExample,
+  startResourceServer,
+  type Example,
+  type Framework,
+  type ResourceServer,
+} from './helpers';
 
 // Real client libraries with RSA keys over HTTP: slower than Jest's default 5 s on a loaded machine.
 jest.setTimeout(30_000);
@@ -69,7 +78,9 @@ describe.each(FRAMEWORKS)('jsforce JWT bearer flow against the %s example', (fra
   });
 
   test('a user the connected app is not allowed to act for is refused: invalid_grant', async () => {
-    await expect(oauth2().requestToken({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: salesforceAssertion(example.issuer, 'mallory@example.com') })).rejects.toMatchObject({
+    await expect(
+      oauth2().requestToken({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: salesforceAssertion(example.issuer, 'mallory@example.com') }),
+    ).rejects.toMatchObject({
       name: 'invalid_grant',
     });
     expect(example.logs.some((l) => l.includes('ERR_SUBJECT_NOT_ALLOWED') && l.includes(CONSUMER_KEY))).toBe(true);

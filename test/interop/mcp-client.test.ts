@@ -17,10 +17,15 @@ interface SdkRun {
 /** Runs fixtures/mcp-sdk-client.mjs in `mode` against `base`. */
 function runSdk(mode: string, base: string, env: Record<string, string> = {}): Promise<SdkRun> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(__dirname, 'fixtures', 'mcp-sdk-client.mjs'), mode, base], { env: { ...process.env, ...env }, timeout: 30_000 }, (err: Error | null, stdout: string) => {
-      if (err) return reject(err);
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as SdkRun);
-    });
+    execFile(
+      process.execPath,
+      [join(__dirname, 'fixtures', 'mcp-sdk-client.mjs'), mode, base],
+      { env: { ...process.env, ...env }, timeout: 30_000 },
+      (err: Error | null, stdout: string) => {
+        if (err) return reject(err);
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as SdkRun);
+      },
+    );
   });
 }
 import { execFile } from 'node:child_process';
@@ -54,7 +59,13 @@ describe.each(['express', 'koa'] as const)('@modelcontextprotocol/client 2.4.0 a
 
   /** What the enterprise IdP's token exchange would return to the agent, for the resource the client discovered. */
   const assertion = () => (ctx: CrossAppAccessContext) => {
-    const jag = example.idp.mint({ subject: 'alice@example.com', clientId: AGENT, audience: ctx.authorizationServerUrl, resource: ctx.resourceUrl, scope: 'tools.read tools.call' });
+    const jag = example.idp.mint({
+      subject: 'alice@example.com',
+      clientId: AGENT,
+      audience: ctx.authorizationServerUrl,
+      resource: ctx.resourceUrl,
+      scope: 'tools.read tools.call',
+    });
     minted.push(jag);
     return jag;
   };
@@ -79,12 +90,16 @@ describe.each(['express', 'koa'] as const)('@modelcontextprotocol/client 2.4.0 a
     expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 300, scope: 'tools.read' });
     expect(example.tokens.get(tokens.access_token)).toMatchObject({ subject: 'alice@example.com', clientId: AGENT, resource: example.resource });
     // The same ID-JAG again: single use (the MCP extension requires replay detection).
-    await expect(exchangeJwtAuthGrant({ tokenEndpoint: `${example.baseUrl}/token`, jwtAuthGrant: jag, clientId: AGENT, clientSecret: AGENT_SECRET })).rejects.toThrow();
+    await expect(
+      exchangeJwtAuthGrant({ tokenEndpoint: `${example.baseUrl}/token`, jwtAuthGrant: jag, clientId: AGENT, clientSecret: AGENT_SECRET }),
+    ).rejects.toThrow();
   });
 
   test('exchangeJwtAuthGrant with a wrong client secret is refused (401 invalid_client)', async () => {
     const jag = example.idp.mint({ subject: 'alice@example.com', clientId: AGENT, audience: example.baseUrl, resource: example.resource });
-    await expect(exchangeJwtAuthGrant({ tokenEndpoint: `${example.baseUrl}/token`, jwtAuthGrant: jag, clientId: AGENT, clientSecret: 'wrong' })).rejects.toThrow(/invalid_client|client authentication/i);
+    await expect(
+      exchangeJwtAuthGrant({ tokenEndpoint: `${example.baseUrl}/token`, jwtAuthGrant: jag, clientId: AGENT, clientSecret: 'wrong' }),
+    ).rejects.toThrow(/invalid_client|client authentication/i);
   });
 
   test('CrossAppAccessProvider: the full discovery path from the MCP endpoint, then a call with the token', async () => {

@@ -119,7 +119,11 @@ describe.each(FRAMEWORKS)('@azure/msal-node ConfidentialClientApplication agains
       const tokens = [first, second, third].map((r) => r.accessToken);
       expect(new Set(tokens).size).toBe(3);
       for (const token of tokens) {
-        expect(example.as.lookup(token)).toMatchObject({ grant_type: 'client_credentials', client_id: clientId, client_auth: { method: 'private_key_jwt', alg: 'PS256' } });
+        expect(example.as.lookup(token)).toMatchObject({
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_auth: { method: 'private_key_jwt', alg: 'PS256' },
+        });
       }
 
       // One assertion, three times: what MSAL signs and caches.
@@ -127,7 +131,11 @@ describe.each(FRAMEWORKS)('@azure/msal-node ConfidentialClientApplication agains
       expect(assertions).toHaveLength(3);
       expect(new Set(assertions).size).toBe(1);
       const { header, claims } = decodeJwt(assertions[0]!);
-      expect(header).toMatchObject({ alg: 'PS256', 'x5t#S256': Buffer.from(certificate.thumbprintSha256, 'hex').toString('base64url'), x5c: [certificate.der] });
+      expect(header).toMatchObject({
+        alg: 'PS256',
+        'x5t#S256': Buffer.from(certificate.thumbprintSha256, 'hex').toString('base64url'),
+        x5c: [certificate.der],
+      });
       expect(header.kid).toBeUndefined();
       expect(claims).toMatchObject({ iss: clientId, sub: clientId, aud: example.tokenEndpoint });
       // exp = nbf + 600 (MSAL's rounded clock); iat is jsonwebtoken's own, floored, reading: within a second of nbf.
@@ -192,7 +200,9 @@ describe.each(FRAMEWORKS)('@azure/msal-node ConfidentialClientApplication agains
 
   test('in the strict audience mode (the default) its token-endpoint aud is refused: 401 invalid_client', async () => {
     const clientId = 'msal-strict';
-    const { example } = await startForMsal(framework, [certificateRegistration(clientId, certificate, { allowReuse: true, maxLifetime: 600 })], { strict: true });
+    const { example } = await startForMsal(framework, [certificateRegistration(clientId, certificate, { allowReuse: true, maxLifetime: 600 })], {
+      strict: true,
+    });
     try {
       await expectRefused(requestToken(msalClient(example, clientId)));
       expect(example.logs.some((l) => l.includes('ERR_AUDIENCE_INVALID') && l.includes(clientId) && l.includes('audienceMode "legacy"'))).toBe(true);

@@ -43,10 +43,16 @@ describe.each(FRAMEWORKS)('oauth4webapi against the %s example', (framework) => 
     test('client_credentials: the token is issued to the client, authenticated by its assertion', async () => {
       const c = client();
       const sent: URLSearchParams[] = [];
-      const response = await oauth.clientCredentialsGrantRequest(as, { client_id: c.clientId }, clientAuth(c), { scope: 'read write' }, {
-        ...insecure,
-        [oauth.customFetch]: recordingFetch(sent),
-      });
+      const response = await oauth.clientCredentialsGrantRequest(
+        as,
+        { client_id: c.clientId },
+        clientAuth(c),
+        { scope: 'read write' },
+        {
+          ...insecure,
+          [oauth.customFetch]: recordingFetch(sent),
+        },
+      );
       const token = await oauth.processClientCredentialsResponse(as, { client_id: c.clientId }, response);
       expect(token.token_type).toBe('bearer'); // oauth4webapi lower-cases it
       expect(token.scope).toBe('read write');
@@ -111,9 +117,9 @@ describe.each(FRAMEWORKS)('oauth4webapi against the %s example', (framework) => 
     const c = clients.find((x) => x.kind === 'ES256')!;
     const other = await webCryptoKeyPair('ES256');
     await expectRefused(
-      oauth.clientCredentialsGrantRequest(as, { client_id: c.clientId }, oauth.PrivateKeyJwt(other.privateKey), {}, insecure).then((r) =>
-        oauth.processClientCredentialsResponse(as, { client_id: c.clientId }, r),
-      ),
+      oauth
+        .clientCredentialsGrantRequest(as, { client_id: c.clientId }, oauth.PrivateKeyJwt(other.privateKey), {}, insecure)
+        .then((r) => oauth.processClientCredentialsResponse(as, { client_id: c.clientId }, r)),
       401,
       'invalid_client',
     );
@@ -121,7 +127,12 @@ describe.each(FRAMEWORKS)('oauth4webapi against the %s example', (framework) => 
 
   test('a grant assertion of an untrusted issuer is refused: 400 invalid_grant', async () => {
     const c = clients.find((x) => x.kind === 'RS256')!;
-    const stranger = createAssertion({ issuer: 'https://stranger.example', subject: 'alice', audience: example.issuer, key: sharedDemoKeys().issuer.privateKey });
+    const stranger = createAssertion({
+      issuer: 'https://stranger.example',
+      subject: 'alice',
+      audience: example.issuer,
+      key: sharedDemoKeys().issuer.privateKey,
+    });
     await expectRefused(
       oauth
         .genericTokenEndpointRequest(as, { client_id: c.clientId }, clientAuth(c), JWT_BEARER_GRANT_TYPE, { assertion: stranger }, insecure)
@@ -160,7 +171,13 @@ describe('oauth4webapi and audienceMode: legacy', () => {
           payload.aud = example.tokenEndpoint;
         },
       };
-      const response = await oauth.clientCredentialsGrantRequest(as, { client_id: c.clientId }, clientAuth(c, options), {}, { [oauth.allowInsecureRequests]: true });
+      const response = await oauth.clientCredentialsGrantRequest(
+        as,
+        { client_id: c.clientId },
+        clientAuth(c, options),
+        {},
+        { [oauth.allowInsecureRequests]: true },
+      );
       const token = await oauth.processClientCredentialsResponse(as, { client_id: c.clientId }, response);
       expect(example.as.lookup(token.access_token)).toMatchObject({ client_id: c.clientId });
       expect(example.logs.some((l) => l.includes('WARN_LEGACY_AUDIENCE') && l.includes(c.clientId))).toBe(true);

@@ -84,13 +84,19 @@ describe.each(FRAMEWORKS)('@okta/okta-sdk-nodejs (PrivateKey) against the %s exa
 
   beforeAll(async () => {
     [legacy, strict] = await Promise.all([
-      startExample(framework, (issuer) => ({ keys: sharedDemoKeys(), clients: registrations, audienceMode: 'legacy', audiences: [`${issuer}${OKTA_TOKEN_PATH}`] })),
+      startExample(framework, (issuer) => ({
+        keys: sharedDemoKeys(),
+        clients: registrations,
+        audienceMode: 'legacy',
+        audiences: [`${issuer}${OKTA_TOKEN_PATH}`],
+      })),
       startExample(framework, { keys: sharedDemoKeys(), clients: registrations }),
     ]);
     // The API stand-in answers GET /api/v1/users/me for a token the current example issued.
     api = await startResourceServer(
       () => current,
-      (path, record) => (path === '/api/v1/users/me' ? { id: '00u-interop', status: 'ACTIVE', profile: { login: `${record.client_id}@example.com` } } : undefined),
+      (path, record) =>
+        path === '/api/v1/users/me' ? { id: '00u-interop', status: 'ACTIVE', profile: { login: `${record.client_id}@example.com` } } : undefined,
     );
   });
   afterAll(() => Promise.all([legacy.close(), strict.close(), api.close()]));

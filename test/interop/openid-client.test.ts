@@ -122,7 +122,10 @@ describe.each(FRAMEWORKS)('openid-client against the %s example', (framework) =>
   test('a scope beyond what the issuer may grant is refused: 400 invalid_scope', async () => {
     const c = clients.find((x) => x.kind === 'ES256')!;
     await expectRefused(
-      client.genericGrantRequest(configure(c, clientAuth(c)), JWT_BEARER_GRANT_TYPE, { assertion: grantAssertion(example, 'gina@example.com'), scope: 'admin' }),
+      client.genericGrantRequest(configure(c, clientAuth(c)), JWT_BEARER_GRANT_TYPE, {
+        assertion: grantAssertion(example, 'gina@example.com'),
+        scope: 'admin',
+      }),
       400,
       'invalid_scope',
     );
@@ -153,11 +156,16 @@ describe('openid-client and audienceMode: legacy', () => {
     try {
       const c = clients.find((x) => x.kind === 'RS256')!;
       const run = (example: Example) => {
-        const config = new client.Configuration({ issuer: example.issuer, token_endpoint: example.tokenEndpoint }, c.clientId, undefined, clientAuth(c, {
-          [client.modifyAssertion]: (_header, payload) => {
-            payload.aud = example.tokenEndpoint;
-          },
-        }));
+        const config = new client.Configuration(
+          { issuer: example.issuer, token_endpoint: example.tokenEndpoint },
+          c.clientId,
+          undefined,
+          clientAuth(c, {
+            [client.modifyAssertion]: (_header, payload) => {
+              payload.aud = example.tokenEndpoint;
+            },
+          }),
+        );
         client.allowInsecureRequests(config);
         return client.clientCredentialsGrant(config);
       };

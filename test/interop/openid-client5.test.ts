@@ -106,7 +106,11 @@ describe.each(FRAMEWORKS)('openid-client 5 against the %s example', (framework) 
       });
 
       const grant = await client.grant({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantAssertion(legacy, 'carol@example.com'), scope: 'read' });
-      expect(legacy.as.lookup(grant.access_token!)).toMatchObject({ grant_type: JWT_BEARER_GRANT_TYPE, sub: 'carol@example.com', client_id: c.registration.clientId });
+      expect(legacy.as.lookup(grant.access_token!)).toMatchObject({
+        grant_type: JWT_BEARER_GRANT_TYPE,
+        sub: 'carol@example.com',
+        client_id: c.registration.clientId,
+      });
 
       const introspection = await client.introspect(grant.access_token!);
       expect(introspection).toMatchObject({ active: true, sub: 'carol@example.com', client_id: c.registration.clientId });

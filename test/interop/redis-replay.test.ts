@@ -66,10 +66,7 @@ describe('examples without REDIS_URL', () => {
   test('each server has its own memory store, so the other server accepts the same assertion', async () => {
     const choice = await replayStoreFromEnv({});
     expect(choice.store.constructor.name).toBe('MemoryReplayStore');
-    const [a, b] = await Promise.all([
-      startExample('express', { keys: sharedDemoKeys() }, ISSUER),
-      startExample('koa', { keys: sharedDemoKeys() }, ISSUER),
-    ]);
+    const [a, b] = await Promise.all([startExample('express', { keys: sharedDemoKeys() }, ISSUER), startExample('koa', { keys: sharedDemoKeys() }, ISSUER)]);
     try {
       const assertion = demoClientAssertion();
       expect((await clientCredentials(a, assertion)).status).toBe(200);

@@ -23,7 +23,11 @@ describe.each(FRAMEWORKS)('grant requests with a client secret instead of a clie
   afterAll(() => example.close());
 
   const post = (form: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(example.tokenEndpoint, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+    fetch(example.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(form),
+    });
 
   test("Box's form (client_id and client_secret in the body): the grant is verified, the client is not authenticated", async () => {
     const response = await post({
@@ -41,7 +45,10 @@ describe.each(FRAMEWORKS)('grant requests with a client secret instead of a clie
 
   test("requests-oauthlib's Basic header: the grant is verified, the client is not authenticated", async () => {
     const basic = Buffer.from('basic-client:basic-secret').toString('base64');
-    const response = await post({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantAssertion(example, 'basic-user@example.com') }, { Authorization: `Basic ${basic}` });
+    const response = await post(
+      { grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantAssertion(example, 'basic-user@example.com') },
+      { Authorization: `Basic ${basic}` },
+    );
     expect(response.status).toBe(200);
     const { access_token } = (await response.json()) as { access_token: string };
     expect(example.as.lookup(access_token)?.client_id).toBeUndefined();

@@ -40,7 +40,11 @@ const SECRETS: string[] = [
   clientSecret,
   ...[svc, client, remote].flatMap(({ privateKey, publicKey }) => {
     const jwk = privateKey.export({ format: 'jwk' });
-    const body = (pem: string) => pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const body = (pem: string) =>
+      pem
+        .split('\n')
+        .filter((l) => l && !l.startsWith('-----'))
+        .join('');
     return [
       body(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string),
       body(publicKey.export({ format: 'pem', type: 'spki' }) as string),
@@ -175,12 +179,38 @@ describe.each(FRAMEWORKS)('tracing channels on %s', (framework: Framework) => {
   }
 
   test('an accepted grant with a client assertion: one start and one end on each channel, outcome accepted', async () => {
-    await post({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grantJwt({ jwtId: randomBytes(8).toString('hex') }), client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: clientJwt() }, 200);
+    await post(
+      {
+        grant_type: JWT_BEARER_GRANT_TYPE,
+        assertion: grantJwt({ jwtId: randomBytes(8).toString('hex') }),
+        client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+        client_assertion: clientJwt(),
+      },
+      200,
+    );
     const c = only(CLIENT_ASSERTION_CHANNEL, false);
-    expect(c).toMatchObject({ use: 'client', outcome: 'accepted', clientId: CLIENT, issuer: CLIENT, subject: CLIENT, alg: 'ES256', kid: 'c-1', method: 'private_key_jwt' });
+    expect(c).toMatchObject({
+      use: 'client',
+      outcome: 'accepted',
+      clientId: CLIENT,
+      issuer: CLIENT,
+      subject: CLIENT,
+      alg: 'ES256',
+      kid: 'c-1',
+      method: 'private_key_jwt',
+    });
     expect(c.code).toBeUndefined();
     const g = only(GRANT_CHANNEL, false);
-    expect(g).toMatchObject({ use: 'grant', outcome: 'accepted', issuer: SVC, subject: 'alice', clientId: CLIENT, alg: 'RS256', kid: 'svc-1', profile: 'rfc7523' });
+    expect(g).toMatchObject({
+      use: 'grant',
+      outcome: 'accepted',
+      issuer: SVC,
+      subject: 'alice',
+      clientId: CLIENT,
+      alg: 'RS256',
+      kid: 'svc-1',
+      profile: 'rfc7523',
+    });
     // Both jti claims went through the replay store, each traced once.
     expect(seen.filter((r) => r.channel === REPLAY_CLAIM_CHANNEL && r.event === 'asyncEnd').map((r) => r.context)).toEqual([
       { use: 'client', store: 'MemoryReplayStore', result: true },
@@ -200,12 +230,25 @@ describe.each(FRAMEWORKS)('tracing channels on %s', (framework: Framework) => {
   });
 
   test('HMAC: an accepted HS256 grant and a client_secret_jwt with a wrong secret publish no secret', async () => {
-    await post({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: createAssertion({ issuer: HS_ISSUER, subject: 'bob', audience: AS, key: grantSecret, algorithm: 'HS256' }) }, 200);
+    await post(
+      {
+        grant_type: JWT_BEARER_GRANT_TYPE,
+        assertion: createAssertion({ issuer: HS_ISSUER, subject: 'bob', audience: AS, key: grantSecret, algorithm: 'HS256' }),
+      },
+      200,
+    );
     expect(only(GRANT_CHANNEL, false)).toMatchObject({ outcome: 'accepted', issuer: HS_ISSUER, alg: 'HS256' });
     seen.length = 0;
     const forged = createAssertion({ issuer: HS_CLIENT, subject: HS_CLIENT, audience: AS, key: randomBytes(48).toString('base64url'), algorithm: 'HS256' });
     await post({ client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: forged, grant_type: 'client_credentials' }, 401);
-    expect(only(CLIENT_ASSERTION_CHANNEL, true)).toMatchObject({ use: 'client', outcome: 'refused', code: 'ERR_SIGNATURE_INVALID', status: 401, clientId: HS_CLIENT, alg: 'HS256' });
+    expect(only(CLIENT_ASSERTION_CHANNEL, true)).toMatchObject({
+      use: 'client',
+      outcome: 'refused',
+      code: 'ERR_SIGNATURE_INVALID',
+      status: 401,
+      clientId: HS_CLIENT,
+      alg: 'HS256',
+    });
     expectNothingSecret();
   });
 
@@ -217,13 +260,21 @@ describe.each(FRAMEWORKS)('tracing channels on %s', (framework: Framework) => {
     seen.length = 0;
     await post(form, 401);
     expect(only(CLIENT_ASSERTION_CHANNEL, true)).toMatchObject({ outcome: 'refused', code: 'ERR_ASSERTION_REPLAYED' });
-    expect(seen.filter((r) => r.channel === REPLAY_CLAIM_CHANNEL && r.event === 'asyncEnd').map((r) => (r.context as { result?: boolean }).result)).toEqual([false]);
+    expect(seen.filter((r) => r.channel === REPLAY_CLAIM_CHANNEL && r.event === 'asyncEnd').map((r) => (r.context as { result?: boolean }).result)).toEqual([
+      false,
+    ]);
     expectNothingSecret();
   });
 
   test('jwksUri: the fetch is traced; an unreachable key set is outcome failed, 503, ERR_KEY_SOURCE_UNAVAILABLE', async () => {
     const { port } = jwks.address() as AddressInfo;
-    await post({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: createAssertion({ issuer: REMOTE, subject: 'carol', audience: AS, key: remote.privateKey, keyId: 'remote-1' }) }, 200);
+    await post(
+      {
+        grant_type: JWT_BEARER_GRANT_TYPE,
+        assertion: createAssertion({ issuer: REMOTE, subject: 'carol', audience: AS, key: remote.privateKey, keyId: 'remote-1' }),
+      },
+      200,
+    );
     expect(only(GRANT_CHANNEL, false)).toMatchObject({ outcome: 'accepted', issuer: REMOTE, kid: 'remote-1', alg: 'ES256' });
     const fetches = seen.filter((r) => r.channel === JWKS_FETCH_CHANNEL);
     // One fetch per framework's app: each app has its own verifier and key set.
@@ -231,7 +282,10 @@ describe.each(FRAMEWORKS)('tracing channels on %s', (framework: Framework) => {
     expect(fetches[0]!.context).toEqual({ use: 'grant', uri: `http://127.0.0.1:${port}/jwks` });
     seen.length = 0;
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    await post({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: createAssertion({ issuer: 'https://down.example.com', subject: 'dan', audience: AS, key }) }, 503);
+    await post(
+      { grant_type: JWT_BEARER_GRANT_TYPE, assertion: createAssertion({ issuer: 'https://down.example.com', subject: 'dan', audience: AS, key }) },
+      503,
+    );
     expect(only(GRANT_CHANNEL, true)).toMatchObject({ outcome: 'failed', code: 'ERR_KEY_SOURCE_UNAVAILABLE', status: 503 });
     expect(seen.filter((r) => r.channel === JWKS_FETCH_CHANNEL).map((r) => r.event)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
     expectNothingSecret();

@@ -13,15 +13,20 @@ import { adapterOf, buildApp, FRAMEWORKS, type Framework } from '../conformance/
 const AS = 'https://as.example.com';
 const SVC = 'https://svc.example.com';
 const svc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const grantForm = () => ({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: createAssertion({ issuer: SVC, subject: 'alice', audience: AS, key: svc.privateKey, keyId: 'k' }) });
+const grantForm = () => ({
+  grant_type: JWT_BEARER_GRANT_TYPE,
+  assertion: createAssertion({ issuer: SVC, subject: 'alice', audience: AS, key: svc.privateKey, keyId: 'k' }),
+});
 const issuers = [{ issuer: SVC, publicKey: svc.publicKey }];
 
 describe.each(FRAMEWORKS)('hooks on %s', (framework: Framework) => {
   const adapter = adapterOf(framework) === 'express-jwt-bearer' ? expressJwtBearer : koaJwtBearer;
 
-  test('onSuccess is called once per accepted grant with the verified principal\'s facts', async () => {
+  test("onSuccess is called once per accepted grant with the verified principal's facts", async () => {
     const events: SuccessEvent[] = [];
-    const app = buildApp(framework, { grant: { issuer: AS, issuers, onSuccess: (e) => events.push(e), issueToken: () => ({ access_token: 'at', token_type: 'Bearer' }) } });
+    const app = buildApp(framework, {
+      grant: { issuer: AS, issuers, onSuccess: (e) => events.push(e), issueToken: () => ({ access_token: 'at', token_type: 'Bearer' }) },
+    });
     await request(app).post('/token').type('form').send(grantForm()).expect(200);
     expect(events).toEqual([{ use: 'grant', issuer: SVC, subject: 'alice', alg: 'ES256', kid: 'k', scope: [], profile: 'rfc7523' }]);
   });
@@ -33,7 +38,16 @@ describe.each(FRAMEWORKS)('hooks on %s', (framework: Framework) => {
 
   test('issueToken throwing: 500 to the client, reported to onError as ERR_INTERNAL with the private detail', async () => {
     const events: RejectionEvent[] = [];
-    const app = buildApp(framework, { grant: { issuer: AS, issuers, onError: (e) => events.push(e), issueToken: () => { throw new Error('token store down'); } } });
+    const app = buildApp(framework, {
+      grant: {
+        issuer: AS,
+        issuers,
+        onError: (e) => events.push(e),
+        issueToken: () => {
+          throw new Error('token store down');
+        },
+      },
+    });
     const res = await request(app).post('/token').type('form').send(grantForm()).expect(500);
     expect(JSON.stringify(res.body)).not.toContain('token store');
     expect(events).toEqual([expect.objectContaining({ code: 'ERR_INTERNAL', status: 500, use: 'grant', detail: 'token store down' })]);
@@ -43,9 +57,25 @@ describe.each(FRAMEWORKS)('hooks on %s', (framework: Framework) => {
     const lines: string[] = [];
     const spy = jest.spyOn(console, 'error').mockImplementation((line: string) => void lines.push(line));
     try {
-      const app = buildApp(framework, { grant: { issuer: AS, issuers, issueToken: async () => { throw new Error(`db timeout ${framework}`); } } });
+      const app = buildApp(framework, {
+        grant: {
+          issuer: AS,
+          issuers,
+          issueToken: async () => {
+            throw new Error(`db timeout ${framework}`);
+          },
+        },
+      });
       for (let i = 0; i < 3; i++) await request(app).post('/token').type('form').send(grantForm()).expect(500);
-      const refusing = buildApp(framework, { grant: { issuer: AS, issuers, issueToken: () => { throw new expressJwtBearer.OAuthError('ERR_SCOPE_INVALID'); } } });
+      const refusing = buildApp(framework, {
+        grant: {
+          issuer: AS,
+          issuers,
+          issueToken: () => {
+            throw new expressJwtBearer.OAuthError('ERR_SCOPE_INVALID');
+          },
+        },
+      });
       await request(refusing).post('/token').type('form').send(grantForm()).expect(400);
     } finally {
       spy.mockRestore();

@@ -34,7 +34,11 @@ const grant = (o: Partial<Parameters<typeof createAssertion>[0]> = {}) => ({
   grant_type: JWT_BEARER_GRANT_TYPE,
   assertion: createAssertion({ issuer: SVC, subject: 'alice', audience: AS, key: svc.privateKey, ...o }),
 });
-const clientForm = (assertion: string) => ({ client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: assertion, grant_type: 'client_credentials' });
+const clientForm = (assertion: string) => ({
+  client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+  client_assertion: assertion,
+  grant_type: 'client_credentials',
+});
 
 describe.each(['express5', 'koa3'] as Framework[])('examples/observability on %s', (framework) => {
   let metrics: JwtBearerMetrics;

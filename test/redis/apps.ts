@@ -137,9 +137,7 @@ export function httpRequest(app: App, method: string, path: string, form?: Recor
           method,
           path,
           agent: false, // no keep-alive socket left open after the suite
-          headers: payload
-            ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(payload) }
-            : {},
+          headers: payload ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(payload) } : {},
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -229,4 +227,3 @@ export async function waitUntilServing(app: App, use: Use): Promise<number> {
 export async function stats(app: App): Promise<{ pid: number; rejections: Record<string, number>; causes: Record<string, number> }> {
   return (await httpRequest(app, 'GET', '/stats')).body as never;
 }
-

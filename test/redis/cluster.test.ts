@@ -51,7 +51,11 @@ describe.each(FLAVOURS)('through %s', (flavour) => {
   });
 
   it('with wait, rejects every claim (ERR_REDIS_WAIT) on primaries that have no replica, and records it on its slot owner', async () => {
-    const store = new RedisReplayStore({ client: await clusterClient(flavour, cluster.seeds), prefix: `wait:${flavour}:`, wait: { replicas: 1, timeoutMs: 50 } });
+    const store = new RedisReplayStore({
+      client: await clusterClient(flavour, cluster.seeds),
+      prefix: `wait:${flavour}:`,
+      wait: { replicas: 1, timeoutMs: 50 },
+    });
     for (const key of ['w1', 'w2', 'w3']) {
       await expect(store.claim(key, 60)).rejects.toMatchObject({ code: 'ERR_REDIS_WAIT' });
       const owner = await cluster.owner(await cluster.keySlot(store.redisKey(key)));
@@ -89,9 +93,7 @@ describe.each(FLAVOURS)('through %s', (flavour) => {
     for (const key of [...old, 'during']) await expect(store.claim(key, 60)).resolves.toBe(false);
     expect(await errorReplies(from, 'MOVED')).toBeGreaterThan(movedBefore);
     await expect(store.claim('after', 60)).resolves.toBe(true);
-    expect(((await to.command('KEYS', `${prefix}*`)) as string[]).sort()).toEqual(
-      [...old, 'during', 'after'].map((key) => store.redisKey(key)).sort(),
-    );
+    expect(((await to.command('KEYS', `${prefix}*`)) as string[]).sort()).toEqual([...old, 'during', 'after'].map((key) => store.redisKey(key)).sort());
     expect(await from.command('KEYS', `${prefix}*`)).toEqual([]);
   });
 });

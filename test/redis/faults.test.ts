@@ -98,7 +98,10 @@ async function expectEvery503(clientFor: (flavour: Flavour) => Promise<RedisClie
 
 it('connection refused: nothing listens on the port', async () => {
   const port = await freePort();
-  await expectEvery503((flavour) => standaloneClient(flavour, port, { connected: false }), /did not answer within|ECONNREFUSED|Connection is closed|isn't writeable/);
+  await expectEvery503(
+    (flavour) => standaloneClient(flavour, port, { connected: false }),
+    /did not answer within|ECONNREFUSED|Connection is closed|isn't writeable/,
+  );
 });
 
 it('timeout: the server is hung (SIGSTOP), connections stay open', async () => {

@@ -66,16 +66,20 @@ describe('jwt-bearer-redis README', () => {
   it.each([
     ['ioredis + Express', 0, ['200 token-for-alice', '400 invalid_grant']],
     ['node-redis + Koa', 1, ['200 my-client', '401 invalid_client']],
-  ] as const)('quick start with %s runs as pasted and prints what it promises', async (_name, index, lines) => {
-    // Only the port changes, so that a busy port 3000 cannot fail the suite.
-    const code = quickStarts[index]!.replaceAll('3000', String(await freePort()));
-    const { stdout } = await run(process.execPath, ['-e', code], {
-      cwd: ROOT,
-      env: { ...process.env, REDIS_URL: redis.url },
-      timeout: 20_000,
-    });
-    expect(stdout.trim().split('\n')).toEqual(lines);
-  }, 30_000);
+  ] as const)(
+    'quick start with %s runs as pasted and prints what it promises',
+    async (_name, index, lines) => {
+      // Only the port changes, so that a busy port 3000 cannot fail the suite.
+      const code = quickStarts[index]!.replaceAll('3000', String(await freePort()));
+      const { stdout } = await run(process.execPath, ['-e', code], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_URL: redis.url },
+        timeout: 20_000,
+      });
+      expect(stdout.trim().split('\n')).toEqual(lines);
+    },
+    30_000,
+  );
 
   it.each(['client', 'prefix', 'timeout', 'wait'])('documents option %s', (option) => {
     expect(readme).toMatch(new RegExp(`^\\| \`${option}\` \\|`, 'm'));

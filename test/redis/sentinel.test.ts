@@ -22,7 +22,7 @@ interface Stream {
 }
 
 let group: SentinelGroup;
-let streams: Stream[] = [];
+const streams: Stream[] = [];
 let sequence = 0;
 
 beforeAll(async () => {
@@ -30,7 +30,14 @@ beforeAll(async () => {
   for (const flavour of FLAVOURS) {
     for (const waits of [true, false]) {
       const client = await sentinelClient(flavour, group.seeds);
-      streams.push({ flavour, waits, store: new RedisReplayStore({ client, timeout: 1000, ...(waits ? { wait: WAIT } : {}) }), acknowledged: [], rejected: 0, unexpected: [] });
+      streams.push({
+        flavour,
+        waits,
+        store: new RedisReplayStore({ client, timeout: 1000, ...(waits ? { wait: WAIT } : {}) }),
+        acknowledged: [],
+        rejected: 0,
+        unexpected: [],
+      });
     }
   }
 }, 40_000);
@@ -87,10 +94,14 @@ async function lost(s: Stream): Promise<string[]> {
 /** Keeps the streams running until every one acknowledged `count` more claims after the failover. */
 async function untilServing(count: number): Promise<void> {
   const base = streams.map((s) => s.acknowledged.length);
-  await until('every client to claim again after the failover', async () => streams.every((s, i) => s.acknowledged.length >= base[i]! + count), 20_000).catch((err: Error) => {
-    const state = streams.map((s, i) => `${s.flavour}${s.waits ? ' wait' : ''}: +${s.acknowledged.length - base[i]!}, ${s.rejected} rejected (${s.lastError})`);
-    throw new Error(`${err.message}\n${state.join('\n')}`);
-  });
+  await until('every client to claim again after the failover', async () => streams.every((s, i) => s.acknowledged.length >= base[i]! + count), 20_000).catch(
+    (err: Error) => {
+      const state = streams.map(
+        (s, i) => `${s.flavour}${s.waits ? ' wait' : ''}: +${s.acknowledged.length - base[i]!}, ${s.rejected} rejected (${s.lastError})`,
+      );
+      throw new Error(`${err.message}\n${state.join('\n')}`);
+    },
+  );
 }
 
 async function expectNoAcknowledgedClaimLostWithWait(): Promise<void> {

@@ -54,54 +54,58 @@ async function quietResources(): Promise<Record<string, number>> {
 }
 
 describe.each(HTTP_TARGETS)('%s under sustained mixed load', (name) => {
-  test(`${LOAD_SECONDS} s of valid and invalid requests: every answer as expected, memory flat, nothing left open`, async () => {
-    const baselineResources = await quietResources();
-    const { handler } = buildApp(name, { ...config(), bodyLimit: BODY_LIMIT }, true);
-    const server = await listen(handler);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const stats: RunStats = { requests: 0, unexpected: [], byKind: {}, slowestMs: 0 };
-    let closed = false;
-    try {
-      await drive(server.url, agent, performance.now() + WARMUP_SECONDS * 1000, stats);
-      const before = await settle();
-      const warmupRequests = stats.requests;
-      const started = performance.now();
-      await drive(server.url, agent, started + LOAD_SECONDS * 1000, stats);
-      const elapsed = (performance.now() - started) / 1000;
-      const after = await settle();
-      const measured = stats.requests - warmupRequests;
-      const heapGrowth = (after.heapUsed - before.heapUsed) / MB;
-      const rssGrowth = (after.rss - before.rss) / MB;
+  test(
+    `${LOAD_SECONDS} s of valid and invalid requests: every answer as expected, memory flat, nothing left open`,
+    async () => {
+      const baselineResources = await quietResources();
+      const { handler } = buildApp(name, { ...config(), bodyLimit: BODY_LIMIT }, true);
+      const server = await listen(handler);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+      const stats: RunStats = { requests: 0, unexpected: [], byKind: {}, slowestMs: 0 };
+      let closed = false;
+      try {
+        await drive(server.url, agent, performance.now() + WARMUP_SECONDS * 1000, stats);
+        const before = await settle();
+        const warmupRequests = stats.requests;
+        const started = performance.now();
+        await drive(server.url, agent, started + LOAD_SECONDS * 1000, stats);
+        const elapsed = (performance.now() - started) / 1000;
+        const after = await settle();
+        const measured = stats.requests - warmupRequests;
+        const heapGrowth = (after.heapUsed - before.heapUsed) / MB;
+        const rssGrowth = (after.rss - before.rss) / MB;
 
-      agent.destroy();
-      await server.close();
-      closed = true;
-      const left = await waitForResources(baselineResources, ['TCPServerWrap', 'TCPSocketWrap']);
+        agent.destroy();
+        await server.close();
+        closed = true;
+        const left = await waitForResources(baselineResources, ['TCPServerWrap', 'TCPSocketWrap']);
 
-      // The one line to report: printed when an assertion below fails, or with JWT_BEARER_TEST_VERBOSE=1.
-      const report =
-        `[resources] ${name}: ${measured} requests in ${elapsed.toFixed(1)} s (${Math.round(measured / elapsed)} req/s, ${CONCURRENCY} concurrent, keep-alive), ` +
+        // The one line to report: printed when an assertion below fails, or with JWT_BEARER_TEST_VERBOSE=1.
+        const report =
+          `[resources] ${name}: ${measured} requests in ${elapsed.toFixed(1)} s (${Math.round(measured / elapsed)} req/s, ${CONCURRENCY} concurrent, keep-alive), ` +
           `${stats.unexpected.length} unexpected answers, slowest ${Math.round(stats.slowestMs)} ms; ` +
           `heapUsed ${(before.heapUsed / MB).toFixed(1)} → ${(after.heapUsed / MB).toFixed(1)} MB (${heapGrowth >= 0 ? '+' : ''}${heapGrowth.toFixed(2)} MB), ` +
           `rss ${(before.rss / MB).toFixed(1)} → ${(after.rss / MB).toFixed(1)} MB (${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(2)} MB), ` +
           `heapTotal ${(before.heapTotal / MB).toFixed(1)} → ${(after.heapTotal / MB).toFixed(1)} MB, external ${(before.external / MB).toFixed(1)} → ${(after.external / MB).toFixed(1)} MB; ` +
           `open TCP handles after close: server ${left.TCPServerWrap ?? 0}/${baselineResources.TCPServerWrap ?? 0}, socket ${left.TCPSocketWrap ?? 0}/${baselineResources.TCPSocketWrap ?? 0} (now/baseline)`;
 
-      printIfFailing(report, () => {
-        expect(stats.unexpected).toEqual([]);
-        expect(measured).toBeGreaterThan(100 * LOAD_SECONDS);
-        expect(Object.keys(stats.byKind).length).toBe(11);
-        expect(stats.slowestMs).toBeLessThan(2000);
-        expect(heapGrowth).toBeLessThan(HEAP_BOUND_MB);
-        expect(rssGrowth).toBeLessThan(RSS_BOUND_MB[name]!);
-        expect(left.TCPServerWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPServerWrap ?? 0);
-        expect(left.TCPSocketWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPSocketWrap ?? 0);
-      });
-    } finally {
-      if (!closed) {
-        agent.destroy();
-        await server.close();
+        printIfFailing(report, () => {
+          expect(stats.unexpected).toEqual([]);
+          expect(measured).toBeGreaterThan(100 * LOAD_SECONDS);
+          expect(Object.keys(stats.byKind).length).toBe(11);
+          expect(stats.slowestMs).toBeLessThan(2000);
+          expect(heapGrowth).toBeLessThan(HEAP_BOUND_MB);
+          expect(rssGrowth).toBeLessThan(RSS_BOUND_MB[name]!);
+          expect(left.TCPServerWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPServerWrap ?? 0);
+          expect(left.TCPSocketWrap ?? 0).toBeLessThanOrEqual(baselineResources.TCPSocketWrap ?? 0);
+        });
+      } finally {
+        if (!closed) {
+          agent.destroy();
+          await server.close();
+        }
       }
-    }
-  }, (LOAD_SECONDS + WARMUP_SECONDS + 30) * 1000);
+    },
+    (LOAD_SECONDS + WARMUP_SECONDS + 30) * 1000,
+  );
 });

@@ -20,9 +20,9 @@ function config() {
 }
 
 test.each(['none', 'None', 'NONE'])('"%s" cannot be configured as an algorithm', (alg) => {
-  expect(() =>
-    createGrantVerifier({ issuer: AS_ISSUER, algorithms: [alg as never], issuers: [{ issuer: 'x', publicKey: w.rsa.publicPem }] }),
-  ).toThrow(TypeError);
+  expect(() => createGrantVerifier({ issuer: AS_ISSUER, algorithms: [alg as never], issuers: [{ issuer: 'x', publicKey: w.rsa.publicPem }] })).toThrow(
+    TypeError,
+  );
 });
 
 describe.each(ALL_TARGETS)('%s', (name) => {
@@ -202,7 +202,13 @@ describe.each(ALL_TARGETS)('%s', (name) => {
 
       test.each(['HS256', 'PS256', 'RS512'])('the header switched to %s with the original RS256 signature is refused', async (alg) => {
         const [, p, s] = parts(use.mint(w.rsa));
-        expectRefused(t, use, await use.send(t, `${segment({ alg, typ: 'JWT', kid: w.rsa.kid })}.${p}.${s}`), 'ERR_ALGORITHM_NOT_ALLOWED', 'ERR_SIGNATURE_INVALID');
+        expectRefused(
+          t,
+          use,
+          await use.send(t, `${segment({ alg, typ: 'JWT', kid: w.rsa.kid })}.${p}.${s}`),
+          'ERR_ALGORITHM_NOT_ALLOWED',
+          'ERR_SIGNATURE_INVALID',
+        );
       });
     });
   });

@@ -41,7 +41,14 @@ describe.each(FRAMEWORKS)('GET /demo/keys of the %s example', (framework) => {
 
   test('refuses a rebinding page (Host: its own name), another port, and odd spellings', async () => {
     const { port } = new URL(example.url);
-    for (const host of [`attacker.example:${port}`, 'attacker.example', `127.0.0.1.nip.io:${port}`, `127.0.0.1:${Number(port) + 1}`, `localhost.attacker.example:${port}`, `0x7f000001:${port}`]) {
+    for (const host of [
+      `attacker.example:${port}`,
+      'attacker.example',
+      `127.0.0.1.nip.io:${port}`,
+      `127.0.0.1:${Number(port) + 1}`,
+      `localhost.attacker.example:${port}`,
+      `0x7f000001:${port}`,
+    ]) {
       const answer = await getKeys(example, host);
       expect([host, answer.status]).toEqual([host, 404]);
       expect(answer.body).not.toContain('private_jwk');
@@ -49,7 +56,7 @@ describe.each(FRAMEWORKS)('GET /demo/keys of the %s example', (framework) => {
   });
 
   test('the start banner says the route exists for the demo only', () => {
-    const text = banner(framework, example, example.as, { store: example.as.replayStore, description: "memory", close: async () => undefined });
+    const text = banner(framework, example, example.as, { store: example.as.replayStore, description: 'memory', close: async () => undefined });
     expect(text).toMatch(/\/demo\/keys/);
     expect(text).toMatch(/exists for the demo only/);
     expect(text).toMatch(/DNS-rebinding pages are refused/);

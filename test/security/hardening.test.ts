@@ -126,7 +126,7 @@ describe.each(ALL_TARGETS)('%s', (name) => {
     });
     afterAll(() => t.close());
 
-    test("a party over its share gets 503 with Retry-After from its earliest expiry; the others keep working", async () => {
+    test('a party over its share gets 503 with Retry-After from its earliest expiry; the others keep working', async () => {
       const now = Date.now();
       for (let i = 0; i < 10; i += 1) expectAccepted(await GRANT.send(t, grantAssertionFor(GRANT_ISSUER, w.rsa, { now })));
       const full = await GRANT.send(t, grantAssertionFor(GRANT_ISSUER, w.rsa, { now }));

@@ -9,7 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { createAssertion, createClientAuthenticator, JWT_BEARER_CLIENT_ASSERTION_TYPE, MemoryReplayStore, type ClientIdMetadataDocumentOptions, type OAuthError } from 'jwt-bearer-core';
+import {
+  createAssertion,
+  createClientAuthenticator,
+  JWT_BEARER_CLIENT_ASSERTION_TYPE,
+  MemoryReplayStore,
+  type ClientIdMetadataDocumentOptions,
+  type OAuthError,
+} from 'jwt-bearer-core';
 import { fetchJson, isSpecialUseAddress } from '../../packages/jwt-bearer-core/src/trust/fetch';
 import { json, resolveTo, startTlsServer, type TlsFixture } from '../support/tls-server';
 import { generateKeyPairSync } from 'node:crypto';
@@ -38,7 +45,10 @@ beforeAll(async () => {
   tls.routes.set('/jwks.json', json({ keys: [jwk] }));
   tls.routes.set('/app.json', doc('/app.json', { 'cache-control': 'public, max-age=600' }));
   tls.routes.set('/fresh.json', doc('/fresh.json', { 'cache-control': 'no-store' }));
-  tls.routes.set('/invalid.json', json({ client_id: 'https://someone-else.example/app.json', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${origin}/jwks.json` }));
+  tls.routes.set(
+    '/invalid.json',
+    json({ client_id: 'https://someone-else.example/app.json', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${origin}/jwks.json` }),
+  );
   tls.routes.set('/redirect.json', (_req, res) => res.writeHead(302, { location: `${origin}/app.json` }).end());
   tls.routes.set('/slow.json', () => undefined);
 });
@@ -98,7 +108,10 @@ describe('§7.4 SSRF: special-use addresses are refused after resolution and bef
 
   test('a name that resolves to a public and a private address is refused (every answer is checked)', async () => {
     const agent = new CountingAgent({ ca: tls.ca });
-    const lookup = async () => [{ address: '93.184.215.14', family: 4 as const }, { address: '10.1.2.3', family: 4 as const }];
+    const lookup = async () => [
+      { address: '93.184.215.14', family: 4 as const },
+      { address: '10.1.2.3', family: 4 as const },
+    ];
     const err = await refusal(authenticator({ lookup, allowPrivateNetwork: false, requestAgent: agent }).authenticate(request(`${origin}/app.json`)));
     expect(err.code).toBe('ERR_CLIENT_METADATA_URL_REFUSED');
     expect(agent.created).toBe(0);
@@ -108,7 +121,9 @@ describe('§7.4 SSRF: special-use addresses are refused after resolution and bef
   test('an IP-literal client_id in a private range is refused without resolving anything', async () => {
     const agent = new CountingAgent({ ca: tls.ca });
     const lookup = resolveTo('127.0.0.1');
-    const err = await refusal(authenticator({ lookup, allowPrivateNetwork: false, requestAgent: agent }).authenticate(request(`https://10.0.0.1:${tls.port}/app.json`)));
+    const err = await refusal(
+      authenticator({ lookup, allowPrivateNetwork: false, requestAgent: agent }).authenticate(request(`https://10.0.0.1:${tls.port}/app.json`)),
+    );
     expect(err.code).toBe('ERR_CLIENT_METADATA_URL_REFUSED');
     expect(lookup.calls).toEqual([]);
     expect(agent.created).toBe(0);
@@ -126,7 +141,25 @@ describe('§7.4 SSRF: special-use addresses are refused after resolution and bef
   });
 
   test('the special-use table (RFC 6890) against public addresses', () => {
-    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::', '::1', '::ffff:8.8.8.8', 'fc00::1', 'fe80::1', '2001:db8::1', '64:ff9b::808:808', 'not-an-ip']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::',
+      '::1',
+      '::ffff:8.8.8.8',
+      'fc00::1',
+      'fe80::1',
+      '2001:db8::1',
+      '64:ff9b::808:808',
+      'not-an-ip',
+    ]) {
       expect({ a, special: isSpecialUseAddress(a) }).toEqual({ a, special: true });
     }
     for (const a of ['8.8.8.8', '93.184.215.14', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e']) {
@@ -145,9 +178,7 @@ describe('the connection goes to the address that was checked (no second resolut
   });
 
   test('a certificate that does not name the host fails the handshake: unavailable, never accepted', async () => {
-    const err = await refusal(
-      authenticator({ lookup: resolveTo('127.0.0.1') }).authenticate(request(`https://unnamed.example:${tls.port}/app.json`)),
-    );
+    const err = await refusal(authenticator({ lookup: resolveTo('127.0.0.1') }).authenticate(request(`https://unnamed.example:${tls.port}/app.json`)));
     expect(err.code).toBe('ERR_CLIENT_METADATA_UNAVAILABLE');
   });
 });
@@ -196,7 +227,10 @@ describe('§4 and §7.5: redirects, size and time caps', () => {
 
 describe('§4.3 caching and single flight', () => {
   test('200 concurrent first requests of one new client make one document fetch and one key-set fetch', async () => {
-    tls.routes.set('/burst.json', json({ client_id: `${origin}/burst.json`, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${origin}/burst-jwks.json` }));
+    tls.routes.set(
+      '/burst.json',
+      json({ client_id: `${origin}/burst.json`, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${origin}/burst-jwks.json` }),
+    );
     tls.routes.set('/burst-jwks.json', json({ keys: [jwk] }));
     const auth = authenticator();
     const results = await Promise.all(Array.from({ length: 200 }, () => auth.authenticate(request(`${origin}/burst.json`))));

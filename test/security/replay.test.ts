@@ -8,16 +8,7 @@ import { expectOAuthError } from '../support/hostile/oauth';
 import { FlakyReplayStore } from '../support/hostile/stores';
 import { ALL_TARGETS, startTarget, type Target } from '../support/hostile/targets';
 import { CLIENT, expectAccepted, expectRefused, GRANT, USES, type Use } from '../support/hostile/uses';
-import {
-  clientAssertionFor,
-  clientParams,
-  GRANT_ISSUER,
-  GRANT_ISSUER_EC,
-  grantAssertionFor,
-  grantParams,
-  HS_SECRET,
-  world,
-} from '../support/hostile/world';
+import { clientAssertionFor, clientParams, GRANT_ISSUER, GRANT_ISSUER_EC, grantAssertionFor, grantParams, HS_SECRET, world } from '../support/hostile/world';
 
 const w = world();
 const SECOND_RSA_ISSUER = 'https://idp2.example.test';

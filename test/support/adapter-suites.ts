@@ -7,7 +7,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ERROR_CODES, OAuthError, type ClientMiddlewareOptions, type ErrorCode, type GrantMiddlewareOptions, type GrantPrincipal, type RejectionEvent } from 'jwt-bearer-core';
+import {
+  ERROR_CODES,
+  OAuthError,
+  type ClientMiddlewareOptions,
+  type ErrorCode,
+  type GrantMiddlewareOptions,
+  type GrantPrincipal,
+  type RejectionEvent,
+} from 'jwt-bearer-core';
 import {
   AS,
   BASIC,
@@ -77,8 +85,16 @@ export function describeAdapterOptions<M extends { name: string; length: number 
       ['resources with a fragment', { ...grantOptions(), resources: ['https://mcp.example.com/#x'] }, /option "resources"/],
       ['requireResource not a boolean', { ...grantOptions(), requireResource: 'yes' }, /option "requireResource"/],
       ['dpop without tokenEndpoint', { ...grantOptions(), dpop: {} }, /option "dpop\.tokenEndpoint"/],
-      ['dpop.tokenEndpoint over plain http to a remote host', { ...grantOptions(), dpop: { tokenEndpoint: 'http://as.example.com/token' } }, /option "dpop\.tokenEndpoint"/],
-      ['dpop.algorithms with a MAC', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', algorithms: ['HS256'] } }, /option "dpop\.algorithms"/],
+      [
+        'dpop.tokenEndpoint over plain http to a remote host',
+        { ...grantOptions(), dpop: { tokenEndpoint: 'http://as.example.com/token' } },
+        /option "dpop\.tokenEndpoint"/,
+      ],
+      [
+        'dpop.algorithms with a MAC',
+        { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', algorithms: ['HS256'] } },
+        /option "dpop\.algorithms"/,
+      ],
       ['dpop.maxAge zero', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', maxAge: 0 } }, /option "dpop\.maxAge"/],
       ['an unknown dpop member', { ...grantOptions(), dpop: { tokenEndpoint: 'https://as.example.com/token', nonce: true } }, /unknown option "nonce" in dpop/],
     ])('%s: TypeError naming it', (_label, options, message) => {
@@ -147,7 +163,10 @@ export function describeAdapterOptions<M extends { name: string; length: number 
 
   describe('metadata (RFC 8414 §2)', () => {
     test('each middleware exposes the fields its options imply, read-only', () => {
-      const grant = adapter.jwtBearerGrant({ ...grantOptions(), issuers: [...grantOptions().issuers, { issuer: 'https://idp.example', publicKey: svcKeys.publicKey, profiles: ['id-jag'] }] }) as M & { metadata: Record<string, unknown> };
+      const grant = adapter.jwtBearerGrant({
+        ...grantOptions(),
+        issuers: [...grantOptions().issuers, { issuer: 'https://idp.example', publicKey: svcKeys.publicKey, profiles: ['id-jag'] }],
+      }) as M & { metadata: Record<string, unknown> };
       const client = adapter.clientAssertion(clientOptions()) as M & { metadata: Record<string, unknown> };
       expect(grant.metadata).toEqual({
         grant_types_supported: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
@@ -174,12 +193,43 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
   const readme = readFileSync(join(adapter.dir, 'README.md'), 'utf8');
 
   const OPTIONS = [
-    'issueToken', 'required', 'passErrors', 'bodyLimit',
-    'issuer', 'audiences', 'issuers', 'clients', 'audienceMode', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti',
-    'replayStore', 'maxAssertionLength', 'onError', 'onWarning', 'onSuccess', 'jwksOptions', 'jwksOptions.timeout', 'jwksOptions.cacheMaxAge',
-    'jwksOptions.cooldown', 'jwksOptions.staleIfError', 'jwksOptions.maxResponseBytes', 'jwksOptions.maxKeys',
-    'jwksOptions.maxKeySets', 'jwksOptions.requestHeaders', 'jwksOptions.requestAgent', 'now', 'offload',
-    'authenticatedClient', 'resources', 'requireResource', 'dpop', 'dpop.tokenEndpoint', 'dpop.algorithms', 'dpop.maxAge',
+    'issueToken',
+    'required',
+    'passErrors',
+    'bodyLimit',
+    'issuer',
+    'audiences',
+    'issuers',
+    'clients',
+    'audienceMode',
+    'algorithms',
+    'clockTolerance',
+    'maxLifetime',
+    'requireJti',
+    'replayStore',
+    'maxAssertionLength',
+    'onError',
+    'onWarning',
+    'onSuccess',
+    'jwksOptions',
+    'jwksOptions.timeout',
+    'jwksOptions.cacheMaxAge',
+    'jwksOptions.cooldown',
+    'jwksOptions.staleIfError',
+    'jwksOptions.maxResponseBytes',
+    'jwksOptions.maxKeys',
+    'jwksOptions.maxKeySets',
+    'jwksOptions.requestHeaders',
+    'jwksOptions.requestAgent',
+    'now',
+    'offload',
+    'authenticatedClient',
+    'resources',
+    'requireResource',
+    'dpop',
+    'dpop.tokenEndpoint',
+    'dpop.algorithms',
+    'dpop.maxAge',
   ];
 
   test('starts with one line of purpose and the install command', () => {
@@ -193,9 +243,9 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
     const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(code).toBeDefined();
     const out = execFileSync(process.execPath, ['-e', code!], { cwd: root, encoding: 'utf8', timeout: 30_000 });
-    expect(out).toMatch(/^200 \{\n  access_token: 'token-for-alice',\n  token_type: 'Bearer',\n  expires_in: 300,\n  scope: 'read'\n\}$/m);
+    expect(out).toMatch(/^200 \{\n {2}access_token: 'token-for-alice',\n {2}token_type: 'Bearer',\n {2}expires_in: 300,\n {2}scope: 'read'\n\}$/m);
     expect(out).toContain("200 { active: false, authenticated_client: 'my-client' }");
-    expect(out).toMatch(/^401 \{\n  error: 'invalid_client',\n  error_description: 'The assertion has already been used.'\n\}$/m);
+    expect(out).toMatch(/^401 \{\n {2}error: 'invalid_client',\n {2}error_description: 'The assertion has already been used.'\n\}$/m);
   });
 
   test('the ID-JAG section runs as pasted: no client authentication is 401, the exchange gives scope and resource, metadata names the profile', () => {
@@ -203,8 +253,10 @@ export function testAdapterReadme(adapter: Pick<AdapterUnderTest<unknown, unknow
     const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
     expect(code).toBeDefined();
     const out = execFileSync(process.execPath, ['-e', code!], { cwd: root, encoding: 'utf8', timeout: 30_000 });
-    expect(out).toMatch(/^401 \{\n  error: 'invalid_client',\n  error_description: 'This grant requires client authentication.'\n\}$/m);
-    expect(out).toMatch(/^200 \{\n  access_token: 'token-for-alice',\n  token_type: 'Bearer',\n  expires_in: 300,\n  scope: 'tools.read',\n  resource: 'https:\/\/mcp.example.com\/mcp'\n\}$/m);
+    expect(out).toMatch(/^401 \{\n {2}error: 'invalid_client',\n {2}error_description: 'This grant requires client authentication.'\n\}$/m);
+    expect(out).toMatch(
+      /^200 \{\n {2}access_token: 'token-for-alice',\n {2}token_type: 'Bearer',\n {2}expires_in: 300,\n {2}scope: 'tools.read',\n {2}resource: 'https:\/\/mcp.example.com\/mcp'\n\}$/m,
+    );
     expect(out).toContain("[ 'urn:ietf:params:oauth:grant-profile:id-jag' ]");
   });
 
@@ -247,20 +299,67 @@ export function testAdapterErrors<M, R>(adapter: AdapterUnderTest<M, R>, app: Er
       const cases: UnhandledCase<M>[] = [
         { middleware: [jwtBearerGrant(grantOptions())], send: grantForm({}, 'x.y.z'), status: 400 },
         { middleware: [jwtBearerGrant({ ...grantOptions(), onError: throwingHook })], send: grantForm({}, grantAssertion({ audience: 'nope' })), status: 400 },
-        { middleware: [jwtBearerGrant({ ...grantOptions(), issueToken: () => { throw new Error('sync failure'); } })], send: grantForm(), status: 500 },
+        {
+          middleware: [
+            jwtBearerGrant({
+              ...grantOptions(),
+              issueToken: () => {
+                throw new Error('sync failure');
+              },
+            }),
+          ],
+          send: grantForm(),
+          status: 500,
+        },
         { middleware: [jwtBearerGrant({ ...grantOptions(), issueToken: () => Promise.reject(new Error('async failure')) })], send: grantForm(), status: 500 },
-        { middleware: [jwtBearerGrant({ ...grantOptions(), issueToken: () => Promise.reject(new OAuthError('ERR_SCOPE_INVALID')) })], send: grantForm(), status: 400 },
-        { middleware: [jwtBearerGrant({ ...grantOptions(), replayStore: { claim: () => Promise.reject(new Error('down')) } })], send: grantForm(), status: 503 },
+        {
+          middleware: [jwtBearerGrant({ ...grantOptions(), issueToken: () => Promise.reject(new OAuthError('ERR_SCOPE_INVALID')) })],
+          send: grantForm(),
+          status: 400,
+        },
+        {
+          middleware: [jwtBearerGrant({ ...grantOptions(), replayStore: { claim: () => Promise.reject(new Error('down')) } })],
+          send: grantForm(),
+          status: 503,
+        },
         { middleware: [jwtBearerGrant({ ...grantOptions(), issuers: () => Promise.reject(new Error('db down')) })], send: grantForm(), status: 503 },
         { middleware: [clientAssertion(clientOptions())], send: { token: 't' }, headers: BASIC, status: 401 },
-        { middleware: [clientAssertion({ ...clientOptions(), clients: () => { throw new Error('db down'); } })], send: clientForm(), status: 503 },
+        {
+          middleware: [
+            clientAssertion({
+              ...clientOptions(),
+              clients: () => {
+                throw new Error('db down');
+              },
+            }),
+          ],
+          send: clientForm(),
+          status: 503,
+        },
         { middleware: [clientAssertion({ ...clientOptions(), passErrors: true })], send: clientForm({}, 'garbage'), status: 401 },
-        { middleware: [jwtBearerGrant({ ...grantOptions(), passErrors: true, issueToken: () => { throw new Error('x'); } })], send: grantForm(), status: 500 },
+        {
+          middleware: [
+            jwtBearerGrant({
+              ...grantOptions(),
+              passErrors: true,
+              issueToken: () => {
+                throw new Error('x');
+              },
+            }),
+          ],
+          send: grantForm(),
+          status: 500,
+        },
         ...(app.extraUnhandledCases?.() ?? []),
       ];
       for (const c of cases) {
         const server = await app.start(c.middleware);
-        const res = await request(server).post('/token').set(c.headers ?? {}).type('form').send(encode(c.send)).timeout(5000);
+        const res = await request(server)
+          .post('/token')
+          .set(c.headers ?? {})
+          .type('form')
+          .send(encode(c.send))
+          .timeout(5000);
         expect({ send: c.send, status: res.status }).toEqual({ send: c.send, status: c.status });
       }
       await settle();
@@ -340,7 +439,10 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
     const { seen, server } = await app.start([jwtBearerGrant(grantOptions())]);
     const jti = `jti-attach-${app.name}`;
     const assertion = grantAssertion({ jwtId: jti, claims: { tenant: 't-9' } });
-    const res = await request(server).post('/token').type('form').send(encode(grantForm({ scope: 'read write' }, assertion)));
+    const res = await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode(grantForm({ scope: 'read write' }, assertion)));
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(1);
     const grant = seen[0]!.jwtBearer!.grant!;
@@ -360,7 +462,10 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
 
   test(`${principalsAt}.client holds the verified client principal`, async () => {
     const { seen, server } = await app.start([clientAssertion(clientOptions())]);
-    const res = await request(server).post('/token').type('form').send(encode(clientForm({ token: 'abc' })));
+    const res = await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode(clientForm({ token: 'abc' })));
     expect(res.status).toBe(200);
     expect(seen[0]!.jwtBearer!.client).toEqual({
       clientId: CLIENT,
@@ -373,7 +478,10 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
 
   test('client authentication and grant in one request: both principals, the grant carrying clientId', async () => {
     const { seen, server } = await app.start([clientAssertion({ ...clientOptions(), required: false }), jwtBearerGrant(grantOptions())]);
-    const res = await request(server).post('/token').type('form').send(encode({ ...grantForm(), ...clientForm() }));
+    const res = await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode({ ...grantForm(), ...clientForm() }));
     expect(res.status).toBe(200);
     expect(seen[0]!.jwtBearer!.client!.clientId).toBe(CLIENT);
     expect(seen[0]!.jwtBearer!.grant!.clientId).toBe(CLIENT);
@@ -405,7 +513,11 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
 
   test(`with ${app.formParser.label} mounted first the middleware uses its result`, async () => {
     const { seen, server } = await app.start([clientAssertion(clientOptions())], [app.formParser.create()]);
-    await request(server).post('/token').type('form').send(encode(clientForm({ token: 't' }))).expect(200);
+    await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode(clientForm({ token: 't' })))
+      .expect(200);
     expect(seen[0]!.jwtBearer!.client!.clientId).toBe(CLIENT);
     expect(seen[0]!.body).toEqual(expect.objectContaining({ token: 't' }));
   });
@@ -417,7 +529,10 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
       return { access_token: `at-${principal.subject}`, token_type: 'Bearer', expires_in: 60, path: app.issueTokenArgument.path(arg) };
     };
     const { seen, server } = await app.start([jwtBearerGrant({ ...grantOptions(), issueToken })]);
-    const res = await request(server).post('/token').type('form').send(encode(grantForm({ scope: 'read' })));
+    const res = await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode(grantForm({ scope: 'read' })));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ access_token: 'at-alice', token_type: 'Bearer', expires_in: 60, path: '/token' });
     expectNoStoreJson(res);
@@ -431,10 +546,17 @@ export function testAdapterAttach<M, R>(adapter: AdapterUnderTest<M, R>, app: At
   test('a client assertion minted for one request is accepted once only, even across middleware instances sharing the default store', async () => {
     const assertion = clientAssertionJwt();
     const first = await app.start([clientAssertion(clientOptions())]);
-    await request(first.server).post('/token').type('form').send(encode(clientForm({}, assertion))).expect(200);
+    await request(first.server)
+      .post('/token')
+      .type('form')
+      .send(encode(clientForm({}, assertion)))
+      .expect(200);
     expect(first.seen).toHaveLength(1);
     const second = await app.start([clientAssertion(clientOptions())]);
-    const res = await request(second.server).post('/token').type('form').send(encode(clientForm({}, assertion)));
+    const res = await request(second.server)
+      .post('/token')
+      .type('form')
+      .send(encode(clientForm({}, assertion)));
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_client');
     expect(second.seen).toHaveLength(0);

@@ -16,7 +16,8 @@ export function faultLinesOnly(): { lines: string[] } {
   });
   afterEach(() => {
     spy?.mockRestore();
-    for (const line of captured.lines) expect(line).toMatch(/^jwt-bearer: 5\d\d ERR_[A-Z_]+ \((grant|client assertion)\): .*\[logged at most once a minute per cause; set onError/);
+    for (const line of captured.lines)
+      expect(line).toMatch(/^jwt-bearer: 5\d\d ERR_[A-Z_]+ \((grant|client assertion)\): .*\[logged at most once a minute per cause; set onError/);
   });
   return captured;
 }

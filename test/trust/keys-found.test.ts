@@ -43,9 +43,18 @@ describe('discovery URLs (OpenID Connect Discovery 1.0 §4, RFC 8414 §3.1)', ()
   test.each([
     ['https://idp.example', ['https://idp.example/.well-known/openid-configuration', 'https://idp.example/.well-known/oauth-authorization-server']],
     ['https://idp.example/', ['https://idp.example/.well-known/openid-configuration', 'https://idp.example/.well-known/oauth-authorization-server']],
-    ['https://idp.example/tenant/a', ['https://idp.example/tenant/a/.well-known/openid-configuration', 'https://idp.example/.well-known/oauth-authorization-server/tenant/a']],
-    ['https://idp.example/tenant/', ['https://idp.example/tenant/.well-known/openid-configuration', 'https://idp.example/.well-known/oauth-authorization-server/tenant']],
-    ['http://localhost:8080/realms/x', ['http://localhost:8080/realms/x/.well-known/openid-configuration', 'http://localhost:8080/.well-known/oauth-authorization-server/realms/x']],
+    [
+      'https://idp.example/tenant/a',
+      ['https://idp.example/tenant/a/.well-known/openid-configuration', 'https://idp.example/.well-known/oauth-authorization-server/tenant/a'],
+    ],
+    [
+      'https://idp.example/tenant/',
+      ['https://idp.example/tenant/.well-known/openid-configuration', 'https://idp.example/.well-known/oauth-authorization-server/tenant'],
+    ],
+    [
+      'http://localhost:8080/realms/x',
+      ['http://localhost:8080/realms/x/.well-known/openid-configuration', 'http://localhost:8080/.well-known/oauth-authorization-server/realms/x'],
+    ],
   ])('%s', (issuer, urls) => {
     expect(discoveryUrls(true, issuer, 'issuers[0].discovery')).toEqual(urls);
   });
@@ -68,7 +77,10 @@ describe('discovery as a key source', () => {
   });
   const grant = (kid: string, signer = key.privateKey) => ({
     headers: {},
-    body: { grant_type: JWT_BEARER_GRANT_TYPE, assertion: createAssertion({ issuer: `${tls.origin}/idp`, subject: 'alice', audience: AS, key: signer, keyId: kid, jwtId: null }) },
+    body: {
+      grant_type: JWT_BEARER_GRANT_TYPE,
+      assertion: createAssertion({ issuer: `${tls.origin}/idp`, subject: 'alice', audience: AS, key: signer, keyId: kid, jwtId: null }),
+    },
   });
 
   test('50 concurrent first grants make one document fetch and one key-set fetch', async () => {
@@ -106,7 +118,12 @@ describe('discovery as a key source', () => {
       clients: [{ clientId: 'w', federatedCredentials: [{ issuer: `${tls.origin}/missing`, subject: 'wl' }] }],
     });
     const assertion = createAssertion({ issuer: `${tls.origin}/missing`, subject: 'wl', audience: AS, key: key.privateKey, keyId: 'k1' });
-    await expect(auth.authenticate({ headers: {}, body: { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, client_id: 'w' } })).rejects.toMatchObject({
+    await expect(
+      auth.authenticate({
+        headers: {},
+        body: { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, client_id: 'w' },
+      }),
+    ).rejects.toMatchObject({
       status: 503,
       code: 'ERR_KEY_SOURCE_UNAVAILABLE',
     });
@@ -158,15 +175,39 @@ describe('SPIFFE IDs (SPIFFE ID standard §2)', () => {
 describe('options are validated when the factory is called', () => {
   const base = { issuer: AS, clients: [{ clientId: 'c', publicKey: key.publicKey }] } as ClientAuthenticatorOptions;
   test.each([
-    ['a federation issuer with a shared secret', { federation: [{ issuer: 'https://k8s.example', secret: 'x'.repeat(32) }] }, /unknown option "secret" in federation\[0\]/],
+    [
+      'a federation issuer with a shared secret',
+      { federation: [{ issuer: 'https://k8s.example', secret: 'x'.repeat(32) }] },
+      /unknown option "secret" in federation\[0\]/,
+    ],
     ['a federation issuer without keys', { federation: [{ issuer: 'https://k8s.example' }] }, /federation\[0\]" must have exactly one key source/],
     ['a federation issuer with an http jwksUri… discovery', { federation: [{ issuer: 'http://k8s.example', discovery: true }] }, /federation\[0\]\.discovery/],
-    ['a glob of stars only', { clients: [{ clientId: 'c', federatedCredentials: [{ issuer: 'i', subjectPattern: '**' }] }] }, /clients\[0\]\.federatedCredentials\[0\]\.subjectPattern/],
-    ['a credential with subject and pattern', { clients: [{ clientId: 'c', federatedCredentials: [{ issuer: 'i', subject: 's', subjectPattern: 's*' }] }] }, /exactly one of subject, subjectPattern/],
-    ['a credential claim that is not a string', { clients: [{ clientId: 'c', federatedCredentials: [{ issuer: 'i', subject: 's', claims: { n: 1 } }] }] }, /federatedCredentials\[0\]\.claims/],
+    [
+      'a glob of stars only',
+      { clients: [{ clientId: 'c', federatedCredentials: [{ issuer: 'i', subjectPattern: '**' }] }] },
+      /clients\[0\]\.federatedCredentials\[0\]\.subjectPattern/,
+    ],
+    [
+      'a credential with subject and pattern',
+      { clients: [{ clientId: 'c', federatedCredentials: [{ issuer: 'i', subject: 's', subjectPattern: 's*' }] }] },
+      /exactly one of subject, subjectPattern/,
+    ],
+    [
+      'a credential claim that is not a string',
+      { clients: [{ clientId: 'c', federatedCredentials: [{ issuer: 'i', subject: 's', claims: { n: 1 } }] }] },
+      /federatedCredentials\[0\]\.claims/,
+    ],
     ['a spiffeId without a workload path', { clients: [{ clientId: 'c', spiffeId: 'spiffe://prod.example.org' }] }, /clients\[0\]\.spiffeId/],
-    ['a trust domain with both bundle sources', { spiffe: { trustDomains: [{ trustDomain: 'td', bundleEndpoint: 'https://b.example/bundle', jwks: { keys: [] } }] } }, /spiffe\.trustDomains\[0\]" must have exactly one of/],
-    ['a bundle endpoint over http to another host', { spiffe: { trustDomains: [{ trustDomain: 'td', bundleEndpoint: 'http://b.example/bundle' }] } }, /spiffe\.trustDomains\[0\]\.bundleEndpoint/],
+    [
+      'a trust domain with both bundle sources',
+      { spiffe: { trustDomains: [{ trustDomain: 'td', bundleEndpoint: 'https://b.example/bundle', jwks: { keys: [] } }] } },
+      /spiffe\.trustDomains\[0\]" must have exactly one of/,
+    ],
+    [
+      'a bundle endpoint over http to another host',
+      { spiffe: { trustDomains: [{ trustDomain: 'td', bundleEndpoint: 'http://b.example/bundle' }] } },
+      /spiffe\.trustDomains\[0\]\.bundleEndpoint/,
+    ],
     ['a metadata document option of the wrong type', { clientIdMetadataDocuments: 'yes' }, /clientIdMetadataDocuments/],
     ['a metadata document maxBytes of 0', { clientIdMetadataDocuments: { maxBytes: 0 } }, /clientIdMetadataDocuments\.maxBytes/],
     ['an unknown metadata document option', { clientIdMetadataDocuments: { maxSize: 10 } }, /unknown option "maxSize" in clientIdMetadataDocuments/],
@@ -178,7 +219,9 @@ describe('options are validated when the factory is called', () => {
   test('a client with only federated credentials or a spiffeId needs no key source; others still do', () => {
     expect(() => createClientAuthenticator({ ...base, clients: [{ clientId: 'w', spiffeId: 'spiffe://td/w' }] })).not.toThrow();
     expect(() => createClientAuthenticator({ ...base, clients: [{ clientId: 'w' }] })).toThrow(/clients\[0\]" must have exactly one key source/);
-    expect(() => createGrantVerifier({ issuer: AS, issuers: [{ issuer: 'https://idp.example', discovery: true, jwksUri: 'https://idp.example/jwks' }] })).toThrow(/issuers\[0\]" must have exactly one key source/);
+    expect(() =>
+      createGrantVerifier({ issuer: AS, issuers: [{ issuer: 'https://idp.example', discovery: true, jwksUri: 'https://idp.example/jwks' }] }),
+    ).toThrow(/issuers\[0\]" must have exactly one key source/);
   });
 });
 
@@ -193,7 +236,7 @@ describe('metadata (RFC 8414 §2) implied by the new options', () => {
     expect(Object.isFrozen(auth.metadata)).toBe(true);
   });
 
-  test('federation: private_key_jwt with the platforms\' algorithms; keyless clients add nothing of their own', () => {
+  test("federation: private_key_jwt with the platforms' algorithms; keyless clients add nothing of their own", () => {
     const auth = createClientAuthenticator({
       issuer: AS,
       federation: [{ issuer: 'https://k8s.example', publicKey: key.publicKey, algorithms: ['RS256'] }],

@@ -99,7 +99,10 @@ export const clientAssertionForm = {
   client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
   client_assertion: createAssertion({ issuer: 'app', subject: 'app', audience: issuer, key: 'a shared secret that is long enough for HS256' }),
 };
-export const grantForm = { grant_type: JWT_BEARER_GRANT_TYPE, assertion: createAssertion({ issuer: 'https://svc.example.com', subject: 'alice', audience: issuer, key: 'k'.repeat(32) }) };
+export const grantForm = {
+  grant_type: JWT_BEARER_GRANT_TYPE,
+  assertion: createAssertion({ issuer: 'https://svc.example.com', subject: 'alice', audience: issuer, key: 'k'.repeat(32) }),
+};
 
 export function principalOf(req: Request): GrantPrincipal | undefined {
   // @ts-expect-error jwtBearer is optional: it is absent on requests the middleware did not verify.

@@ -33,7 +33,10 @@ export function jwtBearerMetrics(registry: Registry = new Registry()): JwtBearer
     'RFC 7523 assertions verified, by use (grant, client), outcome (accepted, refused, failed, absent) and error code',
     ['use', 'outcome', 'code'],
   );
-  const duration = histogram('jwt_bearer_verification_duration_seconds', 'Time from the start of a verification until it settled, in seconds', ['use', 'outcome']);
+  const duration = histogram('jwt_bearer_verification_duration_seconds', 'Time from the start of a verification until it settled, in seconds', [
+    'use',
+    'outcome',
+  ]);
   const fetches = counter('jwt_bearer_jwks_fetches_total', 'HTTP fetches of JWK Sets (jwksUri), by outcome (ok, error)', ['outcome']);
   const fetchDuration = histogram('jwt_bearer_jwks_fetch_duration_seconds', 'Duration of JWK Set fetches, in seconds', ['outcome']);
   const claimDuration = histogram(

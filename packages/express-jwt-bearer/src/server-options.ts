@@ -24,7 +24,9 @@ function isClass(fn: unknown): boolean {
 
 function check(prototype: unknown, base: object, name: string): object {
   if ((typeof prototype !== 'object' && typeof prototype !== 'function') || prototype === null || !Object.prototype.isPrototypeOf.call(base, prototype)) {
-    throw new TypeError(`serverOptions(app): app.${name} must be an object that inherits from http.${name === 'request' ? 'IncomingMessage' : 'ServerResponse'}.prototype; pass the Express application itself (what express() returned)`);
+    throw new TypeError(
+      `serverOptions(app): app.${name} must be an object that inherits from http.${name === 'request' ? 'IncomingMessage' : 'ServerResponse'}.prototype; pass the Express application itself (what express() returned)`,
+    );
   }
   return prototype;
 }
@@ -108,10 +110,38 @@ export function classesOn(request: object, response: object, Request = IncomingM
     requestConstructor.call(this, socket);
     /* istanbul ignore if: the size hint for V8, never run */
     if (sizeHint.on) {
-      this.f0 = 0; this.f1 = 0; this.f2 = 0; this.f3 = 0; this.f4 = 0; this.f5 = 0; this.f6 = 0; this.f7 = 0;
-      this.f8 = 0; this.f9 = 0; this.f10 = 0; this.f11 = 0; this.f12 = 0; this.f13 = 0; this.f14 = 0; this.f15 = 0;
-      this.f16 = 0; this.f17 = 0; this.f18 = 0; this.f19 = 0; this.f20 = 0; this.f21 = 0; this.f22 = 0; this.f23 = 0;
-      this.f24 = 0; this.f25 = 0; this.f26 = 0; this.f27 = 0; this.f28 = 0; this.f29 = 0; this.f30 = 0; this.f31 = 0;
+      this.f0 = 0;
+      this.f1 = 0;
+      this.f2 = 0;
+      this.f3 = 0;
+      this.f4 = 0;
+      this.f5 = 0;
+      this.f6 = 0;
+      this.f7 = 0;
+      this.f8 = 0;
+      this.f9 = 0;
+      this.f10 = 0;
+      this.f11 = 0;
+      this.f12 = 0;
+      this.f13 = 0;
+      this.f14 = 0;
+      this.f15 = 0;
+      this.f16 = 0;
+      this.f17 = 0;
+      this.f18 = 0;
+      this.f19 = 0;
+      this.f20 = 0;
+      this.f21 = 0;
+      this.f22 = 0;
+      this.f23 = 0;
+      this.f24 = 0;
+      this.f25 = 0;
+      this.f26 = 0;
+      this.f27 = 0;
+      this.f28 = 0;
+      this.f29 = 0;
+      this.f30 = 0;
+      this.f31 = 0;
     }
   }
   ExpressRequest.prototype = request;
@@ -119,12 +149,54 @@ export function classesOn(request: object, response: object, Request = IncomingM
     responseConstructor.call(this, req, options);
     /* istanbul ignore if: the size hint for V8, never run */
     if (sizeHint.on) {
-      this.f0 = 0; this.f1 = 0; this.f2 = 0; this.f3 = 0; this.f4 = 0; this.f5 = 0; this.f6 = 0; this.f7 = 0;
-      this.f8 = 0; this.f9 = 0; this.f10 = 0; this.f11 = 0; this.f12 = 0; this.f13 = 0; this.f14 = 0; this.f15 = 0;
-      this.f16 = 0; this.f17 = 0; this.f18 = 0; this.f19 = 0; this.f20 = 0; this.f21 = 0; this.f22 = 0; this.f23 = 0;
-      this.f24 = 0; this.f25 = 0; this.f26 = 0; this.f27 = 0; this.f28 = 0; this.f29 = 0; this.f30 = 0; this.f31 = 0;
-      this.f32 = 0; this.f33 = 0; this.f34 = 0; this.f35 = 0; this.f36 = 0; this.f37 = 0; this.f38 = 0; this.f39 = 0;
-      this.f40 = 0; this.f41 = 0; this.f42 = 0; this.f43 = 0; this.f44 = 0; this.f45 = 0; this.f46 = 0; this.f47 = 0;
+      this.f0 = 0;
+      this.f1 = 0;
+      this.f2 = 0;
+      this.f3 = 0;
+      this.f4 = 0;
+      this.f5 = 0;
+      this.f6 = 0;
+      this.f7 = 0;
+      this.f8 = 0;
+      this.f9 = 0;
+      this.f10 = 0;
+      this.f11 = 0;
+      this.f12 = 0;
+      this.f13 = 0;
+      this.f14 = 0;
+      this.f15 = 0;
+      this.f16 = 0;
+      this.f17 = 0;
+      this.f18 = 0;
+      this.f19 = 0;
+      this.f20 = 0;
+      this.f21 = 0;
+      this.f22 = 0;
+      this.f23 = 0;
+      this.f24 = 0;
+      this.f25 = 0;
+      this.f26 = 0;
+      this.f27 = 0;
+      this.f28 = 0;
+      this.f29 = 0;
+      this.f30 = 0;
+      this.f31 = 0;
+      this.f32 = 0;
+      this.f33 = 0;
+      this.f34 = 0;
+      this.f35 = 0;
+      this.f36 = 0;
+      this.f37 = 0;
+      this.f38 = 0;
+      this.f39 = 0;
+      this.f40 = 0;
+      this.f41 = 0;
+      this.f42 = 0;
+      this.f43 = 0;
+      this.f44 = 0;
+      this.f45 = 0;
+      this.f46 = 0;
+      this.f47 = 0;
     }
   }
   ExpressResponse.prototype = response;

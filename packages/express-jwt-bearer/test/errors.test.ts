@@ -51,7 +51,14 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     const tracker = trackUnhandledRejections();
     try {
       const bad = new OAuthError('ERR_SCOPE_INVALID', { headers: { 'X-Reason': 'line\nbreak' } });
-      const s = await start([jwtBearerGrant({ ...grantOptions(), issueToken: () => { throw bad; } })]);
+      const s = await start([
+        jwtBearerGrant({
+          ...grantOptions(),
+          issueToken: () => {
+            throw bad;
+          },
+        }),
+      ]);
       const res = await request(s).post('/token').type('form').send(encode(grantForm())).timeout(5000);
       // Express's final handler answers the TypeError Node threw (with the status already set),
       // instead of the request hanging while the rejection goes unhandled.
@@ -64,7 +71,7 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     }
   });
 
-  test('passErrors hands the OAuthError itself to the app\'s error handler (status, headers, code; detail kept private)', async () => {
+  test("passErrors hands the OAuthError itself to the app's error handler (status, headers, code; detail kept private)", async () => {
     const received: unknown[] = [];
     const handler: ErrorRequestHandler = (err, _req, res, _next) => {
       received.push(err);
@@ -85,9 +92,12 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     expect(JSON.stringify(err)).not.toContain('Authorization header');
   });
 
-  test('passErrors without any error handler: Express\'s default handler answers with the error\'s status and headers', async () => {
+  test("passErrors without any error handler: Express's default handler answers with the error's status and headers", async () => {
     const s = await start([jwtBearerGrant({ ...grantOptions(), passErrors: true })]);
-    const res = await request(s).post('/token').type('form').send(encode(grantForm({}, grantAssertion({ audience: 'https://elsewhere' }))));
+    const res = await request(s)
+      .post('/token')
+      .type('form')
+      .send(encode(grantForm({}, grantAssertion({ audience: 'https://elsewhere' }))));
     expect(res.status).toBe(400);
     const s2 = await start([clientAssertion({ ...clientOptions(), passErrors: true })]);
     const res2 = await request(s2).post('/token').set(BASIC).type('form').send('token=t');
@@ -107,7 +117,10 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
       jwtBearerGrant({ ...grantOptions(), passErrors: true }),
     ];
     const s = await start(route, { after: [jwtBearerErrorHandler(), last] });
-    const oauth = await request(s).post('/token').type('form').send(encode(grantForm({}, 'bad')));
+    const oauth = await request(s)
+      .post('/token')
+      .type('form')
+      .send(encode(grantForm({}, 'bad')));
     expectErrorAnswer(oauth, new OAuthError('ERR_ASSERTION_MALFORMED'));
     const other = await request(s).post('/token').set('x-fail', 'plain').type('form').send('a=b');
     expect(other.status).toBe(500);
@@ -129,7 +142,7 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     expect({ status: res2.status, error: res2.body.error }).toEqual({ status: 400, error: 'invalid_request' });
   });
 
-  test('the app\'s own handler errors on a passed-through request are Express\'s to answer', async () => {
+  test("the app's own handler errors on a passed-through request are Express's to answer", async () => {
     const app = expressLib();
     app.post('/token', jwtBearerGrant(grantOptions()), () => {
       throw Object.assign(new Error('teapot'), { status: 418 });

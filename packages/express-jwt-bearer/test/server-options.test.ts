@@ -27,9 +27,9 @@ import {
 
 // V8's own view of object shapes, for the one test whose point they are.
 setFlagsFromString('--allow-natives-syntax');
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
+
 const haveSameShape = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
+
 const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
 
 describe.each(EXPRESSES)('%s', (_name, expressLib) => {
@@ -104,7 +104,10 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     });
     const server = await start(createServer(serverOptions(app), app));
 
-    const ok = await request(server).post('/token').type('form').send(encode(clientForm({ grant_type: 'client_credentials' })));
+    const ok = await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode(clientForm({ grant_type: 'client_credentials' })));
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ client: CLIENT, grant_type: 'client_credentials' });
 
@@ -131,7 +134,10 @@ describe.each(EXPRESSES)('%s', (_name, expressLib) => {
     const app = expressLib();
     app.set('trust proxy', false);
     app.get('/who', (req: Request, res: Response) => {
-      res.status(201).set('X-Seen', String(req.app === app)).json({ q: req.query.q, host: req.get('host')?.startsWith('127.0.0.1:'), ip: req.ip, path: req.path });
+      res
+        .status(201)
+        .set('X-Seen', String(req.app === app))
+        .json({ q: req.query.q, host: req.get('host')?.startsWith('127.0.0.1:'), ip: req.ip, path: req.path });
     });
     const server = await start(createServer(serverOptions(app), app));
     const res = await request(server).get('/who?q=1');

@@ -50,7 +50,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(topic ? topic.help : HELP);
     return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
-  if (name === '--version' || name === '-v') return io.out(`${version()}\n`), EXIT.OK;
+  if (name === '--version' || name === '-v') return (io.out(`${version()}\n`), EXIT.OK);
   const command = COMMANDS[name];
   if (!command) {
     io.err(`jwt-bearer: unknown command ${JSON.stringify(name)}\n\n${HELP}`);

@@ -36,7 +36,12 @@ export function relative(value: number, now: number): string {
   if (delta === 0) return 'now';
   let rest = Math.abs(delta);
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['min', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size && parts.length < 2) {
       parts.push(`${Math.floor(rest / size)} ${unit}`);
       rest %= size;

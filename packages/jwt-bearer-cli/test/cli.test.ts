@@ -115,7 +115,25 @@ describe('keygen and mint', () => {
   });
 
   test('mint --client signs with the key file; the JWKS file verifies it (real core verification)', async () => {
-    const run = await cli(['mint', '--key', 'client.pem', '--client', '--iss', 'app-1', '--aud', AS, '--kid', 'k1', '--typ', 'client-authentication+jwt', '--claim', 'tenant=acme', '--claim', 'n=3', '--json']);
+    const run = await cli([
+      'mint',
+      '--key',
+      'client.pem',
+      '--client',
+      '--iss',
+      'app-1',
+      '--aud',
+      AS,
+      '--kid',
+      'k1',
+      '--typ',
+      'client-authentication+jwt',
+      '--claim',
+      'tenant=acme',
+      '--claim',
+      'n=3',
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     const out = json(run) as { assertion: string; header: object; claims: Record<string, unknown>; form: Record<string, string> };
     expect(out.header).toMatchObject({ alg: 'ES256', kid: 'k1', typ: 'client-authentication+jwt' });
@@ -147,7 +165,16 @@ describe('inspect', () => {
 
   test('refusals a key is not needed for: expired, two aud values (RFC 10070), a foreign typ, missing jti: exit 1 with each code', async () => {
     const issuedAt = Math.floor(Date.now() / 1000) - 3600;
-    const token = createAssertion({ issuer: 'app-1', subject: 'app-1', audience: [AS, 'https://other.example'], key, issuedAt, expiresIn: 60, type: 'at+jwt', jwtId: null });
+    const token = createAssertion({
+      issuer: 'app-1',
+      subject: 'app-1',
+      audience: [AS, 'https://other.example'],
+      key,
+      issuedAt,
+      expiresIn: 60,
+      type: 'at+jwt',
+      jwtId: null,
+    });
     const run = await cli(['inspect', token, '--client', '--json']);
     expect(run.code).toBe(1);
     const codes = (json(run).findings as { code?: string }[]).map((f) => f.code).filter(Boolean);
@@ -215,7 +242,9 @@ module.exports = {
   });
 
   test('a grant from a jwksUri issuer: the child fetches the keys and accepts; the human output lists the seven steps', async () => {
-    const token = json(await cli(['mint', '--key', 'issuer.pem', '--grant', '--iss', 'https://idp.example', '--sub', 'alice', '--aud', AS, '--kid', 'i1', '--json'])).assertion as string;
+    const token = json(
+      await cli(['mint', '--key', 'issuer.pem', '--grant', '--iss', 'https://idp.example', '--sub', 'alice', '--aud', AS, '--kid', 'i1', '--json']),
+    ).assertion as string;
     const run = await cli(['check', '--config', config, token, '--grant', '--scope', 'read']);
     // With the output, should it fail.
     expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toMatchObject({ code: 0, stderr: '' });
@@ -235,8 +264,9 @@ module.exports = {
     expect(out.steps[3]).toMatchObject({ code: 'ERR_SIGNATURE_INVALID', detail: expect.any(String) });
   });
 
-  test('refused at step 5 (scope outside the issuer\'s scopes): exit 1, invalid_scope', async () => {
-    const token = json(await cli(['mint', '--key', 'issuer.pem', '--iss', 'https://idp.example', '--sub', 'alice', '--aud', AS, '--kid', 'i1', '--json'])).assertion as string;
+  test("refused at step 5 (scope outside the issuer's scopes): exit 1, invalid_scope", async () => {
+    const token = json(await cli(['mint', '--key', 'issuer.pem', '--iss', 'https://idp.example', '--sub', 'alice', '--aud', AS, '--kid', 'i1', '--json']))
+      .assertion as string;
     const run = await cli(['check', '--config', config, token, '--grant', '--scope', 'admin', '--json']);
     expect(run.code).toBe(1);
     expect(json(run)).toMatchObject({ error: 'invalid_scope', code: 'ERR_SCOPE_INVALID', detail: expect.stringContaining('admin') });
@@ -251,7 +281,10 @@ module.exports = {
     const bad = await cli(['check', '--config', 'bad.config.js', token]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/is invalid: jwt-bearer: option "(issuer|clockTolerance)"/);
-    writeFileSync(join(dir, 'down.config.js'), `module.exports = { issuer: ${JSON.stringify(AS)}, clients: [{ clientId: 'app-1', jwksUri: 'http://127.0.0.1:1/jwks' }] };`);
+    writeFileSync(
+      join(dir, 'down.config.js'),
+      `module.exports = { issuer: ${JSON.stringify(AS)}, clients: [{ clientId: 'app-1', jwksUri: 'http://127.0.0.1:1/jwks' }] };`,
+    );
     const down = await cli(['check', '--config', 'down.config.js', token, '--json']);
     expect(down.code).toBe(2);
     expect(json(down)).toMatchObject({ status: 503, code: 'ERR_KEY_SOURCE_UNAVAILABLE' });
@@ -270,9 +303,15 @@ describe('metadata', () => {
     });
     // Exactly what the middleware the app builds from the same module says.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const options = require(join(dir, 'jwt-bearer.config.js')) as { grant: Parameters<typeof jwtBearerGrant>[0]; client: Parameters<typeof clientAssertion>[0] };
+    const options = require(join(dir, 'jwt-bearer.config.js')) as {
+      grant: Parameters<typeof jwtBearerGrant>[0];
+      client: Parameters<typeof clientAssertion>[0];
+    };
     expect(json(run)).toEqual(mergeMetadata(jwtBearerGrant(options.grant).metadata, clientAssertion(options.client).metadata));
-    writeFileSync(join(dir, 'hs.config.mjs'), `export default { issuer: ${JSON.stringify(AS)}, algorithms: ['HS256', 'ES256'], clients: [{ clientId: 'a', clientSecret: '${'s'.repeat(32)}' }] };\n`);
+    writeFileSync(
+      join(dir, 'hs.config.mjs'),
+      `export default { issuer: ${JSON.stringify(AS)}, algorithms: ['HS256', 'ES256'], clients: [{ clientId: 'a', clientSecret: '${'s'.repeat(32)}' }] };\n`,
+    );
     const esm = await cli(['metadata', '--config', 'hs.config.mjs']);
     expect(esm.code).toBe(0);
     expect(json(esm)).toEqual({ token_endpoint_auth_methods_supported: ['client_secret_jwt'], token_endpoint_auth_signing_alg_values_supported: ['HS256'] });

@@ -207,7 +207,8 @@ export class OAuthError extends Error {
 
   constructor(code: ErrorCode, options: OAuthErrorOptions = {}) {
     const spec: CodeSpec = ERROR_CODES[code];
-    const description = options.uniform === true && spec.error[options.use === 'client' ? 1 : 0] === 'invalid_client' ? UNIFORM_CLIENT_DESCRIPTION : spec.description;
+    const description =
+      options.uniform === true && spec.error[options.use === 'client' ? 1 : 0] === 'invalid_client' ? UNIFORM_CLIENT_DESCRIPTION : spec.description;
     super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OAuthError';
     this.code = code;

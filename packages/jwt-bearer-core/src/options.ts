@@ -34,15 +34,39 @@ export interface ResolvedOptions {
 }
 
 const COMMON_KEYS = [
-  'issuer', 'audiences', 'algorithms', 'clockTolerance', 'maxLifetime', 'requireJti', 'replayStore',
-  'maxAssertionLength', 'onError', 'onWarning', 'onSuccess', 'jwksOptions', 'now', 'offload', 'lookupTimeout', 'errorDescriptions',
+  'issuer',
+  'audiences',
+  'algorithms',
+  'clockTolerance',
+  'maxLifetime',
+  'requireJti',
+  'replayStore',
+  'maxAssertionLength',
+  'onError',
+  'onWarning',
+  'onSuccess',
+  'jwksOptions',
+  'now',
+  'offload',
+  'lookupTimeout',
+  'errorDescriptions',
 ] as const;
 
 const ERROR_DESCRIPTIONS: readonly ErrorDescriptions[] = ['detailed', 'uniform'];
 
 const OFFLOAD_MODES: readonly OffloadMode[] = ['auto', 'always', 'never'];
 
-const JWKS_KEYS = ['timeout', 'cacheMaxAge', 'cooldown', 'staleIfError', 'maxResponseBytes', 'maxKeys', 'maxKeySets', 'requestHeaders', 'requestAgent'] as const;
+const JWKS_KEYS = [
+  'timeout',
+  'cacheMaxAge',
+  'cooldown',
+  'staleIfError',
+  'maxResponseBytes',
+  'maxKeys',
+  'maxKeySets',
+  'requestHeaders',
+  'requestAgent',
+] as const;
 
 /** Throws `TypeError('jwt-bearer: option "name" must be …')`. */
 export function fail(name: string, must: string): never {
@@ -143,7 +167,10 @@ function issuerIdentifier(value: unknown): string {
   try {
     url = configuredUrl(issuer, 'issuer');
   } catch {
-    fail('issuer', 'must be an https URL, the authorization server\'s issuer identifier (RFC 8414 §2); http: is accepted only to a loopback host, for development');
+    fail(
+      'issuer',
+      "must be an https URL, the authorization server's issuer identifier (RFC 8414 §2); http: is accepted only to a loopback host, for development",
+    );
   }
   if (url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#')) {
     fail('issuer', 'must have no query or fragment (RFC 8414 §2)');

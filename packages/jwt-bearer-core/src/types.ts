@@ -12,11 +12,7 @@ export interface TokenRequest {
 
 /** Signature algorithms this library can verify (RFC 7518 §3.1, RFC 8037, RFC 9864 `Ed25519`). */
 export type Algorithm =
-  | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512'
-  | 'ES256' | 'ES384' | 'ES512'
-  | 'EdDSA' | 'Ed25519'
-  | 'HS256' | 'HS384' | 'HS512';
+  'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519' | 'HS256' | 'HS384' | 'HS512';
 
 /** A JSON Web Key (RFC 7517), public members only are read. */
 export interface Jwk {

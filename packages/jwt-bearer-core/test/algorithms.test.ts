@@ -1,12 +1,5 @@
 import * as crypto from 'node:crypto';
-import {
-  createAssertion,
-  createClientAuthenticator,
-  createGrantVerifier,
-  SUPPORTED_ALGORITHMS,
-  type Algorithm,
-  type ClientAuthenticator,
-} from '../src';
+import { createAssertion, createClientAuthenticator, createGrantVerifier, SUPPORTED_ALGORITHMS, type Algorithm, type ClientAuthenticator } from '../src';
 import { ALGORITHMS, ALL_ALGORITHMS, isAlgorithm } from '../src/jose/algorithms';
 import {
   b64url,
@@ -134,7 +127,11 @@ describe('every algorithm verifies end to end (createAssertion → createClientA
 
 describe('signature encodings (RFC 7518 §3.4, RFC 7515 §5.2)', () => {
   it('RFC 7518 §3.4: refuses an ECDSA signature in DER form (JWS uses R || S)', async () => {
-    for (const [alg, id, pair] of [['ES256', 'p256', p256], ['ES384', 'p384', p384], ['ES512', 'p521', p521]] as const) {
+    for (const [alg, id, pair] of [
+      ['ES256', 'p256', p256],
+      ['ES384', 'p384', p384],
+      ['ES512', 'p521', p521],
+    ] as const) {
       const claims = clientClaims({ iss: id, sub: id });
       const der = signJws({ alg }, claims, pair.privateKey, { der: true });
       await expectRejected(clients.authenticate(clientRequest(der)), 'ERR_SIGNATURE_INVALID', 'invalid_client', 401);

@@ -86,7 +86,12 @@ describe('issuer, subject and client (RFC 7523 §3 items 1-2, RFC 7521 §5.2)', 
   });
 
   it('RFC 7523 §3 item 9: refuses an assertion signed by a key the client does not hold', async () => {
-    await expectRejected(strict.authenticate(clientRequest(signJws({ alg: 'RS256' }, clientClaims(), other.privateKey))), 'ERR_SIGNATURE_INVALID', 'invalid_client', 401);
+    await expectRejected(
+      strict.authenticate(clientRequest(signJws({ alg: 'RS256' }, clientClaims(), other.privateKey))),
+      'ERR_SIGNATURE_INVALID',
+      'invalid_client',
+      401,
+    );
   });
 
   it('RFC 7521 §4.2: a client_id parameter equal to sub is accepted, another is refused before any key work', async () => {
@@ -203,7 +208,10 @@ describe("audience of a client assertion, audienceMode: 'legacy'", () => {
 
 describe('onError details that point at the option for a known client habit (issue 13)', () => {
   const detailOf = async (promise: Promise<unknown>) => {
-    const err = await promise.then(() => undefined, (e: OAuthError) => e);
+    const err = await promise.then(
+      () => undefined,
+      (e: OAuthError) => e,
+    );
     return err?.detail ?? '';
   };
 
@@ -248,9 +256,15 @@ describe('client_secret_jwt secret lists: rotation without downtime (issue 13)',
   it('a secret list is validated: 1 to 4 secrets, each long enough, named by index', () => {
     const ok = () => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [secret(32), new Uint8Array(32).fill(1)] }] });
     expect(ok).not.toThrow();
-    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [] }] })).toThrow(/option "clients\[0\]\.clientSecret" must be a secret or a list of 1 to 4 secrets/);
-    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [secret(32), 'short'] }] })).toThrow(/clients\[0\]\.clientSecret\[1\]/);
-    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: Array.from({ length: 5 }, () => secret(32)) }] })).toThrow(/1 to 4 secrets/);
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [] }] })).toThrow(
+      /option "clients\[0\]\.clientSecret" must be a secret or a list of 1 to 4 secrets/,
+    );
+    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: [secret(32), 'short'] }] })).toThrow(
+      /clients\[0\]\.clientSecret\[1\]/,
+    );
+    expect(() =>
+      createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: Array.from({ length: 5 }, () => secret(32)) }] }),
+    ).toThrow(/1 to 4 secrets/);
   });
 });
 
@@ -260,9 +274,9 @@ describe('secret length messages (issue 14)', () => {
     expect(make40).toThrow(TypeError);
     expect(make40).toThrow(/option "clients\[0\]\.clientSecret" is 40 bytes long; HS512 needs a secret of at least 64 bytes \(RFC 7518 §3\.2/);
     expect(make40).not.toThrow(/nothing in common/);
-    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: 'x'.repeat(40), algorithms: ['HS384', 'HS512'] }] })).toThrow(
-      /is 40 bytes long; HS384, HS512 need a secret of at least 48 bytes/,
-    );
+    expect(() =>
+      createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: 'c', clientSecret: 'x'.repeat(40), algorithms: ['HS384', 'HS512'] }] }),
+    ).toThrow(/is 40 bytes long; HS384, HS512 need a secret of at least 48 bytes/);
   });
 });
 

@@ -189,7 +189,7 @@ describe('createAssertion() refuses bad options with a TypeError', () => {
     expect(() => createAssertion(base(privateKey))).toThrow(/unsupported key type x25519/);
   });
 
-  it('refuses a 1024-bit RSA key with its own TypeError saying why, not jsonwebtoken\'s error (RFC 7518 §3.3)', () => {
+  it("refuses a 1024-bit RSA key with its own TypeError saying why, not jsonwebtoken's error (RFC 7518 §3.3)", () => {
     const weak = rsaKeyPair(1024);
     for (const key of [weak.privateKey, weak.privatePem, weak.privateJwk]) {
       let thrown: unknown;
@@ -199,7 +199,9 @@ describe('createAssertion() refuses bad options with a TypeError', () => {
         thrown = err;
       }
       expect(thrown).toBeInstanceOf(TypeError);
-      expect((thrown as Error).message).toBe('createAssertion: option "key" is not usable: the RS256 key has 1024 bits, at least 2048 required (RFC 7518 §3.3)');
+      expect((thrown as Error).message).toBe(
+        'createAssertion: option "key" is not usable: the RS256 key has 1024 bits, at least 2048 required (RFC 7518 §3.3)',
+      );
     }
     expect(() => createAssertion(base(weak.privateKey, { algorithm: 'PS384' }))).toThrow(/the PS384 key has 1024 bits, at least 2048 required/);
   });

@@ -78,6 +78,12 @@ describe('nestsDeeperThan(): the decode-time depth bound', () => {
 
   it('property: agrees with the real depth of any JSON value', () => {
     const depthOf = (v: unknown): number => (typeof v === 'object' && v !== null ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0);
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 7 }), (value, max) => nestsDeeperThan(JSON.stringify(value), max) === depthOf(value) > max));
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 6 }),
+        fc.integer({ min: 0, max: 7 }),
+        (value, max) => nestsDeeperThan(JSON.stringify(value), max) === depthOf(value) > max,
+      ),
+    );
   });
 });

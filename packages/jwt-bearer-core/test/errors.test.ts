@@ -173,9 +173,13 @@ describe('401 invalid_client and WWW-Authenticate', () => {
 
   it('RFC 6749 §5.2: an invalid_client from authenticate() carries WWW-Authenticate when the request used the Authorization header', async () => {
     const clients = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, publicKey: rsa.publicPem }] });
-    const request = clientRequest('x.y.z', { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' }, {
-      authorization: 'Bearer abc',
-    });
+    const request = clientRequest(
+      'x.y.z',
+      { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer' },
+      {
+        authorization: 'Bearer abc',
+      },
+    );
     const err = await expectRejected(clients.authenticate(request), 'ERR_CLIENT_ASSERTION_TYPE_UNSUPPORTED', 'invalid_client', 401);
     expect(err.headers['WWW-Authenticate']).toBe(`Bearer realm="${ISSUER}"`);
     const plain = await rejection(clients.authenticate(clientRequest('x.y.z', { client_assertion_type: 'other' })));
@@ -269,7 +273,12 @@ describe('onError hook', () => {
       replayStore: { claim: () => Promise.reject(cause) },
       onError: (e) => events.push(e),
     });
-    await expectRejected(grants.verify(grantRequest(signJws({ alg: 'RS256' }, grantClaims(), rsa.privateKey))), 'ERR_REPLAY_STORE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    await expectRejected(
+      grants.verify(grantRequest(signJws({ alg: 'RS256' }, grantClaims(), rsa.privateKey))),
+      'ERR_REPLAY_STORE_UNAVAILABLE',
+      'temporarily_unavailable',
+      503,
+    );
     expect(events[0]!.cause).toBe(cause);
     expect(events[0]!.status).toBe(503);
   });

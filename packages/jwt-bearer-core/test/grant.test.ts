@@ -75,12 +75,21 @@ describe('a valid grant (RFC 7523 §2.1)', () => {
   });
 
   it('verifies with the key of the named issuer only', async () => {
-    await expectRejected(grants.verify(grantRequest(signJws({ alg: 'RS256' }, grantClaims({ iss: 'other-key' }), rsa.privateKey))), 'ERR_SIGNATURE_INVALID', 'invalid_grant', 400);
-    await expect(grants.verify(grantRequest(signJws({ alg: 'RS256' }, grantClaims({ iss: 'other-key' }), other.privateKey)))).resolves.toMatchObject({ issuer: 'other-key' });
+    await expectRejected(
+      grants.verify(grantRequest(signJws({ alg: 'RS256' }, grantClaims({ iss: 'other-key' }), rsa.privateKey))),
+      'ERR_SIGNATURE_INVALID',
+      'invalid_grant',
+      400,
+    );
+    await expect(grants.verify(grantRequest(signJws({ alg: 'RS256' }, grantClaims({ iss: 'other-key' }), other.privateKey)))).resolves.toMatchObject({
+      issuer: 'other-key',
+    });
   });
 
   it('verifies an HMAC issuer (secret) and a JWK Set issuer', async () => {
-    await expect(grants.verify(grantRequest(signJws({ alg: 'HS384' }, grantClaims({ iss: 'hmac-issuer' }), hmac)))).resolves.toMatchObject({ issuer: 'hmac-issuer' });
+    await expect(grants.verify(grantRequest(signJws({ alg: 'HS384' }, grantClaims({ iss: 'hmac-issuer' }), hmac)))).resolves.toMatchObject({
+      issuer: 'hmac-issuer',
+    });
     await expect(grants.verify(grantRequest(signJws({ alg: 'ES256', kid: 'e1' }, grantClaims({ iss: 'jwks-issuer' }), ec.privateKey)))).resolves.toMatchObject({
       issuer: 'jwks-issuer',
     });
@@ -227,7 +236,11 @@ describe('scope (RFC 7521 §4.1, RFC 6749 §3.3 and §5.2 invalid_scope)', () =>
 
   it("RFC 6749 §5.2: refuses a scope claim outside the issuer's scopes with invalid_scope when the request has none", async () => {
     await expectRejected(verify({ iss: 'scoped', scope: 'admin' }), 'ERR_SCOPE_INVALID', 'invalid_scope', 400);
-    await expectRejected(verify({ iss: SERVICE_ACCOUNT, sub: undefined, scope: 'https://www.googleapis.com/auth/gmail' }), 'ERR_SCOPE_INVALID', 'invalid_scope');
+    await expectRejected(
+      verify({ iss: SERVICE_ACCOUNT, sub: undefined, scope: 'https://www.googleapis.com/auth/gmail' }),
+      'ERR_SCOPE_INVALID',
+      'invalid_scope',
+    );
     await expect(verify({ iss: SERVICE_ACCOUNT, sub: undefined, scope: 'https://www.googleapis.com/auth/cloud-platform' })).resolves.toMatchObject({
       scope: ['https://www.googleapis.com/auth/cloud-platform'],
     });
@@ -250,6 +263,8 @@ describe('scope (RFC 7521 §4.1, RFC 6749 §3.3 and §5.2 invalid_scope)', () =>
       onError: (e) => events.push(e),
     });
     await expectRejected(v.verify(grantRequest(sign({ iss: 'scoped' }), { scope: 'write' })), 'ERR_SCOPE_INVALID');
-    expect(events).toEqual([expect.objectContaining({ code: 'ERR_SCOPE_INVALID', error: 'invalid_scope', issuer: 'scoped', detail: expect.stringContaining('write') })]);
+    expect(events).toEqual([
+      expect.objectContaining({ code: 'ERR_SCOPE_INVALID', error: 'invalid_scope', issuer: 'scoped', detail: expect.stringContaining('write') }),
+    ]);
   });
 });

@@ -105,7 +105,11 @@ export function rawSignature(alg: string, input: string, key: crypto.KeyObject |
   const family = alg.slice(0, 2);
   const hash = HASH[alg.slice(2)];
   if (alg === 'EdDSA' || alg === 'Ed25519') return crypto.sign(null, data, key as crypto.KeyObject);
-  if (family === 'HS') return crypto.createHmac(hash!, key as crypto.KeyObject | string | Buffer).update(data).digest();
+  if (family === 'HS')
+    return crypto
+      .createHmac(hash!, key as crypto.KeyObject | string | Buffer)
+      .update(data)
+      .digest();
   if (family === 'RS') return crypto.sign(hash!, data, key as crypto.KeyObject);
   if (family === 'PS') {
     return crypto.sign(hash!, data, {
@@ -198,12 +202,7 @@ export async function rejection(promise: Promise<unknown>): Promise<OAuthError> 
 }
 
 /** Asserts the rejection's code (and, when given, OAuth error name and HTTP status). */
-export async function expectRejected(
-  promise: Promise<unknown>,
-  code: string,
-  error?: string,
-  status?: number,
-): Promise<OAuthError> {
+export async function expectRejected(promise: Promise<unknown>, code: string, error?: string, status?: number): Promise<OAuthError> {
   const err = await rejection(promise);
   expect(err.code).toBe(code);
   if (error !== undefined) expect(err.error).toBe(error);
@@ -384,4 +383,3 @@ export function hostileRsaJwk(bits: number, e: bigint, extra: Partial<Jwk> = {})
   if (hex.length % 2) hex = `0${hex}`;
   return { kty: 'RSA', n: n.toString('base64url'), e: Buffer.from(hex, 'hex').toString('base64url'), ...extra };
 }
-

@@ -382,18 +382,24 @@ describe('an unavailable key source is the server fault: 503, never invalid_clie
   });
 
   it('an oversized body on a cold cache → 503 (maxResponseBytes)', async () => {
-    const err = await coldFailure(() => {
-      server.mode = 'oversized';
-    }, { maxResponseBytes: 16 * 1024 });
+    const err = await coldFailure(
+      () => {
+        server.mode = 'oversized';
+      },
+      { maxResponseBytes: 16 * 1024 },
+    );
     expect(err.detail).toMatch(/exceeds 16384 bytes/);
   });
 
   it('a response slower than the timeout on a cold cache → 503, within about the timeout', async () => {
     const started = Date.now();
-    const err = await coldFailure(() => {
-      server.mode = 'slow';
-      server.delayMs = 3000;
-    }, { timeout: 150 });
+    const err = await coldFailure(
+      () => {
+        server.mode = 'slow';
+        server.delayMs = 3000;
+      },
+      { timeout: 150 },
+    );
     expect(Date.now() - started).toBeLessThan(1500);
     expect(err.detail).toMatch(/longer than 150 ms/);
   });
@@ -542,7 +548,13 @@ describe('key rotation without downtime (issue 13), abuse-proof (DESIGN §6)', (
   it('the retry after a refresh tries only the keys it did not try before', async () => {
     server.reset([keyA.publicJwk]);
     const clock = new Clock();
-    const auth = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, jwksUri: server.url }], now: clock.now, offload: 'never', jwksOptions: SMALL });
+    const auth = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: [{ clientId: CLIENT_ID, jwksUri: server.url }],
+      now: clock.now,
+      offload: 'never',
+      jwksOptions: SMALL,
+    });
     await expect(verify(auth, clock, undefined, keyA)).resolves.toBeDefined();
     server.jwks = { keys: [keyA.publicJwk, keyB.publicJwk] };
     clock.advance(1);
@@ -550,7 +562,7 @@ describe('key rotation without downtime (issue 13), abuse-proof (DESIGN §6)', (
     try {
       await expect(verify(auth, clock, undefined, keyB)).resolves.toBeDefined();
       // keyA once (fails), then only keyB after the refresh.
-      expect(calls.mock.calls.map(([key]) => key.equals(keyA.publicKey) ? 'A' : 'B')).toEqual(['A', 'B']);
+      expect(calls.mock.calls.map(([key]) => (key.equals(keyA.publicKey) ? 'A' : 'B'))).toEqual(['A', 'B']);
     } finally {
       calls.mockRestore();
     }
@@ -623,7 +635,8 @@ describe('one key set per URI, and a refetch interval that survives eviction (DE
       // A lookup function: each answer is compiled on its own, yet both name one URI.
       clients: (clientId) => ({ clientId, jwksUri: clientId === 'x' ? other : server.url }),
     });
-    const as = (id: string) => auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)));
+    const as = (id: string) =>
+      auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)));
     for (let round = 0; round < 10; round++) {
       for (const id of ['one', 'x', 'two', 'x']) await expect(as(id)).resolves.toMatchObject({ clientId: id });
       clock.advance(0.5);
@@ -662,7 +675,9 @@ describe('one key set per URI, and a refetch interval that survives eviction (DE
     // Legitimate traffic right after the sweep: the kept keys verify, nothing is fetched again.
     const before = server.requests;
     for (const id of ids.slice(0, 50)) {
-      await expect(auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey)))).resolves.toBeDefined();
+      await expect(
+        auth.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims({ iss: id, sub: id }, clock.seconds), keyA.privateKey))),
+      ).resolves.toBeDefined();
     }
     expect(server.requests).toBe(before);
   }, 60_000);

@@ -54,9 +54,7 @@ describe('decodeAssertion()', () => {
     // 256 signature bytes leave 4 unused bits in the last character: find another character
     // that decodes to the very same bytes.
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    const twin = [...alphabet]
-      .map((c) => sig.slice(0, -1) + c)
-      .find((s) => s !== sig && Buffer.from(s, 'base64url').equals(Buffer.from(sig, 'base64url')));
+    const twin = [...alphabet].map((c) => sig.slice(0, -1) + c).find((s) => s !== sig && Buffer.from(s, 'base64url').equals(Buffer.from(sig, 'base64url')));
     expect(twin).toBeDefined();
     const malleated = token.slice(0, cut) + twin;
     expect(decodeError(malleated)).toMatchObject({ code: 'ERR_ASSERTION_MALFORMED', detail: 'signature is not canonical base64url' });

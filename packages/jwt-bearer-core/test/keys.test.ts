@@ -2,7 +2,18 @@ import * as crypto from 'node:crypto';
 import { createClientAuthenticator, createGrantVerifier } from '../src';
 import { ALGORITHMS } from '../src/jose/algorithms';
 import type { Jwk } from '../src/types';
-import { importJwk, importJwkSet, importPublicKey, importSecret, MAX_KEYS_TRIED, MAX_VERIFY_COST, parseJwk, selectKeys, StaticKeySource, type KeyEntry } from '../src/trust/keys';
+import {
+  importJwk,
+  importJwkSet,
+  importPublicKey,
+  importSecret,
+  MAX_KEYS_TRIED,
+  MAX_VERIFY_COST,
+  parseJwk,
+  selectKeys,
+  StaticKeySource,
+  type KeyEntry,
+} from '../src/trust/keys';
 import {
   certificateInfo,
   CLIENT_ID,
@@ -102,7 +113,9 @@ describe('importPublicKey()', () => {
   });
 
   it('refuses an RSA key under 2048 bits (RFC 7518 §3.3), garbage, and non-key values', () => {
-    expect(() => importPublicKey(rsaKeyPair(1024).publicPem, 'opt.publicKey')).toThrow(/opt\.publicKey is not usable: RSA key has 1024 bits, at least 2048 required/);
+    expect(() => importPublicKey(rsaKeyPair(1024).publicPem, 'opt.publicKey')).toThrow(
+      /opt\.publicKey is not usable: RSA key has 1024 bits, at least 2048 required/,
+    );
     expect(() => importPublicKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', 'opt.publicKey')).toThrow(/not a valid PEM/);
     expect(() => importPublicKey({ kty: 'oct', k: 'abc' }, 'opt.publicKey')).toThrow(/not a usable public signing JWK/);
     expect(() => importPublicKey(42 as never, 'opt.publicKey')).toThrow(/must be a PEM string, a JWK or a KeyObject/);
@@ -137,7 +150,9 @@ describe('importJwkSet()', () => {
     expect(() => importJwkSet({} as never, 'opt.jwks')).toThrow(/opt\.jwks must be a JWK Set/);
     expect(() => importJwkSet(null as never, 'opt.jwks')).toThrow(/opt\.jwks must be a JWK Set/);
     expect(() => importJwkSet({ keys: [rsaA.privateJwk] }, 'opt.jwks')).toThrow(/opt\.jwks\.keys\[0\] is a private key/);
-    expect(() => importJwkSet({ keys: [{ kty: 'oct', k: 'x' }] }, 'opt.jwks')).toThrow(/opt\.jwks holds no usable signing key: oct key keys\[0\] is not an RSA, EC or OKP key/);
+    expect(() => importJwkSet({ keys: [{ kty: 'oct', k: 'x' }] }, 'opt.jwks')).toThrow(
+      /opt\.jwks holds no usable signing key: oct key keys\[0\] is not an RSA, EC or OKP key/,
+    );
   });
 });
 
@@ -164,10 +179,7 @@ describe('selectKeys()', () => {
   });
 
   it('RFC 7515 §4.1.7 / §4.1.8: selects by x5t#S256 or x5t, and falls back to keys without thumbprints', () => {
-    const withThumbs = [
-      importJwk({ ...rsaA.publicJwk, x5t: 'A1', 'x5t#S256': 'A256' })!,
-      importJwk({ ...rsaB.publicJwk, x5t: 'B1', 'x5t#S256': 'B256' })!,
-    ];
+    const withThumbs = [importJwk({ ...rsaA.publicJwk, x5t: 'A1', 'x5t#S256': 'A256' })!, importJwk({ ...rsaB.publicJwk, x5t: 'B1', 'x5t#S256': 'B256' })!];
     expect(selectKeys(withThumbs, ALGORITHMS.RS256, { 'x5t#S256': 'B256' }).keys).toEqual([withThumbs[1]]);
     expect(selectKeys(withThumbs, ALGORITHMS.RS256, { x5t: 'A1' }).keys).toEqual([withThumbs[0]]);
     expect(selectKeys(withThumbs, ALGORITHMS.RS256, { x5t: 'nope' })).toEqual({ keys: [], miss: true });
@@ -210,7 +222,12 @@ describe('key selection end to end (DESIGN §6)', () => {
     });
     await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'b' }, clientClaims(), rsaB.privateKey)))).resolves.toBeDefined();
     await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'a' }, clientClaims(), rsaB.privateKey))), 'ERR_SIGNATURE_INVALID');
-    await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'c' }, clientClaims(), rsaB.privateKey))), 'ERR_KEY_NOT_FOUND', 'invalid_client', 401);
+    await expectRejected(
+      clients.authenticate(clientRequest(signJws({ alg: 'RS256', kid: 'c' }, clientClaims(), rsaB.privateKey))),
+      'ERR_KEY_NOT_FOUND',
+      'invalid_client',
+      401,
+    );
   });
 
   it('accepts a kid on the header when the registered PEM has none', async () => {
@@ -222,11 +239,27 @@ describe('key selection end to end (DESIGN §6)', () => {
   it('accepts a JWK registered with an explicit x5t#S256 member, selected by that thumbprint', async () => {
     const clients = createClientAuthenticator({
       issuer: ISSUER,
-      clients: [{ clientId: CLIENT_ID, jwks: { keys: [{ ...rsaA.publicJwk, 'x5t#S256': 'thumb-a' }, { ...rsaB.publicJwk, 'x5t#S256': 'thumb-b' }] } }],
+      clients: [
+        {
+          clientId: CLIENT_ID,
+          jwks: {
+            keys: [
+              { ...rsaA.publicJwk, 'x5t#S256': 'thumb-a' },
+              { ...rsaB.publicJwk, 'x5t#S256': 'thumb-b' },
+            ],
+          },
+        },
+      ],
     });
     await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': 'thumb-b' }, clientClaims(), rsaB.privateKey)))).resolves.toBeDefined();
-    await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': 'thumb-a' }, clientClaims(), rsaB.privateKey))), 'ERR_SIGNATURE_INVALID');
-    await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': 'thumb-c' }, clientClaims(), rsaB.privateKey))), 'ERR_KEY_NOT_FOUND');
+    await expectRejected(
+      clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': 'thumb-a' }, clientClaims(), rsaB.privateKey))),
+      'ERR_SIGNATURE_INVALID',
+    );
+    await expectRejected(
+      clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': 'thumb-c' }, clientClaims(), rsaB.privateKey))),
+      'ERR_KEY_NOT_FOUND',
+    );
   });
 
   it('selects by x5t#S256 among JWKs with x5c certificates', async () => {
@@ -234,12 +267,28 @@ describe('key selection end to end (DESIGN §6)', () => {
     const b = certificateInfo(certB);
     const clients = createClientAuthenticator({
       issuer: ISSUER,
-      clients: [{ clientId: CLIENT_ID, jwks: { keys: [{ ...rsaA.publicJwk, x5c: [a.der.toString('base64')] }, { ...rsaB.publicJwk, x5c: [b.der.toString('base64')] }] } }],
+      clients: [
+        {
+          clientId: CLIENT_ID,
+          jwks: {
+            keys: [
+              { ...rsaA.publicJwk, x5c: [a.der.toString('base64')] },
+              { ...rsaB.publicJwk, x5c: [b.der.toString('base64')] },
+            ],
+          },
+        },
+      ],
     });
     await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': b.x5tS256 }, clientClaims(), rsaB.privateKey)))).resolves.toBeDefined();
     // The thumbprint picks key A alone: B's signature is then not tried against B.
-    await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': a.x5tS256 }, clientClaims(), rsaB.privateKey))), 'ERR_SIGNATURE_INVALID');
-    await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': 'AAAA' }, clientClaims(), rsaB.privateKey))), 'ERR_KEY_NOT_FOUND');
+    await expectRejected(
+      clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': a.x5tS256 }, clientClaims(), rsaB.privateKey))),
+      'ERR_SIGNATURE_INVALID',
+    );
+    await expectRejected(
+      clients.authenticate(clientRequest(signJws({ alg: 'RS256', 'x5t#S256': 'AAAA' }, clientClaims(), rsaB.privateKey))),
+      'ERR_KEY_NOT_FOUND',
+    );
   });
 
   it('selects by x5t (SHA-1) among JWKs with x5c certificates', async () => {
@@ -247,7 +296,17 @@ describe('key selection end to end (DESIGN §6)', () => {
     const b = certificateInfo(certB);
     const clients = createClientAuthenticator({
       issuer: ISSUER,
-      clients: [{ clientId: CLIENT_ID, jwks: { keys: [{ ...rsaA.publicJwk, x5c: [a.der.toString('base64')] }, { ...rsaB.publicJwk, x5c: [b.der.toString('base64')] }] } }],
+      clients: [
+        {
+          clientId: CLIENT_ID,
+          jwks: {
+            keys: [
+              { ...rsaA.publicJwk, x5c: [a.der.toString('base64')] },
+              { ...rsaB.publicJwk, x5c: [b.der.toString('base64')] },
+            ],
+          },
+        },
+      ],
     });
     await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', x5t: b.x5t }, clientClaims(), rsaB.privateKey)))).resolves.toBeDefined();
     await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', x5t: a.x5t }, clientClaims(), rsaB.privateKey))), 'ERR_SIGNATURE_INVALID');
@@ -258,7 +317,11 @@ describe('key selection end to end (DESIGN §6)', () => {
     const grants = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, publicKey: certA }] });
     await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', 'x5t#S256': a.x5tS256 }, grantClaims(), rsaA.privateKey)))).resolves.toBeDefined();
     await expect(grants.verify(grantRequest(signJws({ alg: 'PS256', x5t: a.x5t }, grantClaims(), rsaA.privateKey)))).resolves.toBeDefined();
-    await expectRejected(grants.verify(grantRequest(signJws({ alg: 'RS256', 'x5t#S256': 'AAAA' }, grantClaims(), rsaA.privateKey))), 'ERR_KEY_NOT_FOUND', 'invalid_grant');
+    await expectRejected(
+      grants.verify(grantRequest(signJws({ alg: 'RS256', 'x5t#S256': 'AAAA' }, grantClaims(), rsaA.privateKey))),
+      'ERR_KEY_NOT_FOUND',
+      'invalid_grant',
+    );
   });
 
   it('accepts a thumbprint on the header when the registered key has no certificate', async () => {
@@ -269,7 +332,9 @@ describe('key selection end to end (DESIGN §6)', () => {
   it('a client_secret_jwt client verifies HS256 with its secret', async () => {
     const s = secret(32);
     const clients = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, clientSecret: s }] });
-    await expect(clients.authenticate(clientRequest(signJws({ alg: 'HS256' }, clientClaims(), Buffer.from(s))))).resolves.toMatchObject({ method: 'client_secret_jwt' });
+    await expect(clients.authenticate(clientRequest(signJws({ alg: 'HS256' }, clientClaims(), Buffer.from(s))))).resolves.toMatchObject({
+      method: 'client_secret_jwt',
+    });
   });
 });
 
@@ -298,9 +363,9 @@ describe('hostile key sets: RSA size and exponent refused at import (DESIGN §9,
       /opt\.jwks holds no usable signing key: RSA key keys\[0\] \(kid "h"\) has a public exponent above 2\^32/,
     );
     // Issue 14: a JWKS whose only key is a 1024-bit RSA key says why.
-    expect(() => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, jwks: { keys: [jwkWithKid(rsaKeyPair(1024), 'old')] } }] })).toThrow(
-      /clients\[0\]\.jwks" holds no usable signing key: RSA key keys\[0\] \(kid "old"\) has 1024 bits, at least 2048 required/,
-    );
+    expect(() =>
+      createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, jwks: { keys: [jwkWithKid(rsaKeyPair(1024), 'old')] } }] }),
+    ).toThrow(/clients\[0\]\.jwks" holds no usable signing key: RSA key keys\[0\] \(kid "old"\) has 1024 bits, at least 2048 required/);
   });
 });
 
@@ -340,11 +405,21 @@ describe('hostile key sets: key choice bounded on every branch (DESIGN §9, issu
   });
 
   it('100 keys of 2048 bits sharing one kid: MAX_KEYS_TRIED checks', async () => {
-    expect(await checksFor(hundred(() => ({ kid: 'k' }), 2048), { kid: 'k' })).toBe(MAX_KEYS_TRIED);
+    expect(
+      await checksFor(
+        hundred(() => ({ kid: 'k' }), 2048),
+        { kid: 'k' },
+      ),
+    ).toBe(MAX_KEYS_TRIED);
   });
 
   it('100 keys with the largest exponent accepted sharing one kid: one check (each costs more than the budget)', async () => {
-    expect(await checksFor(hundred(() => ({ kid: 'k' }), 3072, 2n ** 32n - 1n), { kid: 'k' })).toBe(1);
+    expect(
+      await checksFor(
+        hundred(() => ({ kid: 'k' }), 3072, 2n ** 32n - 1n),
+        { kid: 'k' },
+      ),
+    ).toBe(1);
   });
 });
 
@@ -355,10 +430,22 @@ describe('x5t / x5t#S256 compared without base64 padding (DESIGN §9, issue 13: 
     const padded = (s: string) => `${s}${'='.repeat((4 - (s.length % 4)) % 4)}`;
     expect(padded(info.x5t)).toMatch(/=$/); // SHA-1: 20 bytes, 27 characters, one "=" of padding
     await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', x5t: padded(info.x5t) }, grantClaims(), rsaB.privateKey)))).resolves.toBeDefined();
-    await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', 'x5t#S256': padded(info.x5tS256) }, grantClaims(), rsaB.privateKey)))).resolves.toBeDefined();
+    await expect(
+      grants.verify(grantRequest(signJws({ alg: 'RS256', 'x5t#S256': padded(info.x5tS256) }, grantClaims(), rsaB.privateKey))),
+    ).resolves.toBeDefined();
     const clients = createClientAuthenticator({
       issuer: ISSUER,
-      clients: [{ clientId: CLIENT_ID, jwks: { keys: [{ ...rsaA.publicJwk, x5t: 'dGh1bWI=' }, { ...rsaB.publicJwk, x5t: 'b3RoZXI' }] } }],
+      clients: [
+        {
+          clientId: CLIENT_ID,
+          jwks: {
+            keys: [
+              { ...rsaA.publicJwk, x5t: 'dGh1bWI=' },
+              { ...rsaB.publicJwk, x5t: 'b3RoZXI' },
+            ],
+          },
+        },
+      ],
     });
     // Padding on either side: the JWK member and the header.
     await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', x5t: 'dGh1bWI' }, clientClaims(), rsaA.privateKey)))).resolves.toBeDefined();

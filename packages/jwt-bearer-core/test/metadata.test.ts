@@ -49,7 +49,7 @@ describe('metadata (RFC 8414 §2) derived from the options', () => {
     });
   });
 
-  it('mergeMetadata unites array fields without duplicates and keeps the app\'s own fields', () => {
+  it("mergeMetadata unites array fields without duplicates and keeps the app's own fields", () => {
     const merged = mergeMetadata(
       { issuer: ISSUER, token_endpoint_auth_methods_supported: ['client_secret_basic'] },
       { token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'], grant_types_supported: [GRANT] },

@@ -31,29 +31,32 @@ let port: number;
 
 beforeAll(async () => {
   // The handler settles every outcome itself (try/catch/finally): its promise never rejects.
-  server = http.createServer((req, res) => void (async () => {
-    const setup = pending.shift()!;
-    if (setup.markParsed) (req as { _body?: boolean })._body = true;
-    let parsed = setup.parsed;
-    if (setup.consume) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      parsed = setup.consume === 'text' ? Buffer.concat(chunks).toString() : undefined;
-    }
-    // A bounded wait: a readRequestForm that never settles must fail the test, not hang it.
-    let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('readRequestForm did not settle')), 2000);
-    });
-    try {
-      setup.settle({ form: await Promise.race([readRequestForm(req, parsed, setup.limit, 'grant', setup.onError), hung]) });
-    } catch (error) {
-      setup.settle({ error });
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!res.destroyed) res.end('done');
-  })());
+  server = http.createServer(
+    (req, res) =>
+      void (async () => {
+        const setup = pending.shift()!;
+        if (setup.markParsed) (req as { _body?: boolean })._body = true;
+        let parsed = setup.parsed;
+        if (setup.consume) {
+          const chunks: Buffer[] = [];
+          for await (const chunk of req) chunks.push(chunk as Buffer);
+          parsed = setup.consume === 'text' ? Buffer.concat(chunks).toString() : undefined;
+        }
+        // A bounded wait: a readRequestForm that never settles must fail the test, not hang it.
+        let timer: NodeJS.Timeout | undefined;
+        const hung = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('readRequestForm did not settle')), 2000);
+        });
+        try {
+          setup.settle({ form: await Promise.race([readRequestForm(req, parsed, setup.limit, 'grant', setup.onError), hung]) });
+        } catch (error) {
+          setup.settle({ error });
+        } finally {
+          clearTimeout(timer);
+        }
+        if (!res.destroyed) res.end('done');
+      })(),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });
@@ -79,8 +82,17 @@ interface Send {
 /** Sends a real request and resolves what readRequestForm made of it on the server. */
 function send(options: Send): Promise<{ form?: RequestForm; error?: unknown }> {
   return new Promise((resolve, reject) => {
-    pending.push({ parsed: options.parsed, limit: options.limit ?? 1024, markParsed: options.markParsed, consume: options.consume, onError: options.onError, settle: resolve });
-    const req = http.request({ host: '127.0.0.1', port, path: '/token', method: options.method ?? 'POST', headers: options.headers, agent: false }, (res) => res.resume());
+    pending.push({
+      parsed: options.parsed,
+      limit: options.limit ?? 1024,
+      markParsed: options.markParsed,
+      consume: options.consume,
+      onError: options.onError,
+      settle: resolve,
+    });
+    const req = http.request({ host: '127.0.0.1', port, path: '/token', method: options.method ?? 'POST', headers: options.headers, agent: false }, (res) =>
+      res.resume(),
+    );
     req.on('error', (err) => {
       if (!options.abort) reject(err);
     });
@@ -198,7 +210,9 @@ describe('assertForm()', () => {
   it('reports its rejection to onError; a hook that throws changes nothing', () => {
     const events: RejectionEvent[] = [];
     expect(() => assertForm({ isForm: false }, 'client', (e) => events.push(e))).toThrow(expect.objectContaining({ code: 'ERR_CONTENT_TYPE_UNSUPPORTED' }));
-    expect(events).toEqual([expect.objectContaining({ code: 'ERR_CONTENT_TYPE_UNSUPPORTED', error: 'invalid_request', status: 400, use: 'client', detail: expect.any(String) })]);
+    expect(events).toEqual([
+      expect.objectContaining({ code: 'ERR_CONTENT_TYPE_UNSUPPORTED', error: 'invalid_request', status: 400, use: 'client', detail: expect.any(String) }),
+    ]);
     const throwing = () => {
       throw new Error('hook broke');
     };

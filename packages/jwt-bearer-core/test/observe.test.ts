@@ -12,10 +12,18 @@ import type { ReplayStore, SuccessEvent } from '../src/types';
 import { CLIENT_ASSERTION_TYPE, CLIENT_ID, GRANT_ISSUER, GRANT_TYPE, ISSUER, SUBJECT } from './helpers';
 
 const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const grant = (o: Partial<Parameters<typeof createAssertion>[0]> = {}) =>
-  ({ body: { grant_type: GRANT_TYPE, assertion: createAssertion({ issuer: GRANT_ISSUER, subject: SUBJECT, audience: ISSUER, key: keys.privateKey, keyId: 'k1', ...o }) }, headers: {} });
+const grant = (o: Partial<Parameters<typeof createAssertion>[0]> = {}) => ({
+  body: {
+    grant_type: GRANT_TYPE,
+    assertion: createAssertion({ issuer: GRANT_ISSUER, subject: SUBJECT, audience: ISSUER, key: keys.privateKey, keyId: 'k1', ...o }),
+  },
+  headers: {},
+});
 const client = () => ({
-  body: { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: createAssertion({ issuer: CLIENT_ID, subject: CLIENT_ID, audience: ISSUER, key: keys.privateKey }) },
+  body: {
+    client_assertion_type: CLIENT_ASSERTION_TYPE,
+    client_assertion: createAssertion({ issuer: CLIENT_ID, subject: CLIENT_ID, audience: ISSUER, key: keys.privateKey }),
+  },
   headers: {},
 });
 const failingStore: ReplayStore = { claim: () => Promise.reject(new Error('connection refused')) };
@@ -23,10 +31,16 @@ const failingStore: ReplayStore = { claim: () => Promise.reject(new Error('conne
 describe('onSuccess', () => {
   test('is called once per accepted grant with what was verified, never the assertion', async () => {
     const events: SuccessEvent[] = [];
-    const verifier = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, publicKey: keys.publicKey, scopes: ['read'] }], onSuccess: (e) => events.push(e) });
+    const verifier = createGrantVerifier({
+      issuer: ISSUER,
+      issuers: [{ issuer: GRANT_ISSUER, publicKey: keys.publicKey, scopes: ['read'] }],
+      onSuccess: (e) => events.push(e),
+    });
     const request = grant({ claims: { scope: 'read' } });
     await verifier.verify(request, { clientId: 'app' });
-    expect(events).toEqual([{ use: 'grant', issuer: GRANT_ISSUER, subject: SUBJECT, clientId: 'app', alg: 'ES256', kid: 'k1', scope: ['read'], profile: 'rfc7523' }]);
+    expect(events).toEqual([
+      { use: 'grant', issuer: GRANT_ISSUER, subject: SUBJECT, clientId: 'app', alg: 'ES256', kid: 'k1', scope: ['read'], profile: 'rfc7523' },
+    ]);
     expect(JSON.stringify(events)).not.toContain(request.body.assertion.split('.')[2]);
   });
 
@@ -40,7 +54,13 @@ describe('onSuccess', () => {
   });
 
   test('a hook that throws does not change the answer', async () => {
-    const verifier = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, publicKey: keys.publicKey }], onSuccess: () => { throw new Error('metrics down'); } });
+    const verifier = createGrantVerifier({
+      issuer: ISSUER,
+      issuers: [{ issuer: GRANT_ISSUER, publicKey: keys.publicKey }],
+      onSuccess: () => {
+        throw new Error('metrics down');
+      },
+    });
     await expect(verifier.verify(grant())).resolves.toMatchObject({ subject: SUBJECT });
   });
 
@@ -69,7 +89,12 @@ describe('without onError, a 5xx still logs one line per cause per minute', () =
   test('a 4xx is never logged, and nothing is logged when onError is set', async () => {
     const quiet = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, publicKey: keys.publicKey }] });
     await expect(quiet.authenticate({ body: { ...client().body, client_assertion: 'x.y.z' }, headers: {} })).rejects.toMatchObject({ status: 401 });
-    const hooked = createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, publicKey: keys.publicKey }], replayStore: failingStore, onError: () => undefined });
+    const hooked = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: [{ clientId: CLIENT_ID, publicKey: keys.publicKey }],
+      replayStore: failingStore,
+      onError: () => undefined,
+    });
     await expect(hooked.authenticate(client())).rejects.toMatchObject({ status: 503 });
     expect(lines).toEqual([]);
   });
@@ -77,7 +102,11 @@ describe('without onError, a 5xx still logs one line per cause per minute', () =
   test('one line per code and JWKS URI per interval; a new minute logs again', () => {
     let now = 0;
     const out: string[] = [];
-    const log = new FaultLog(60_000, () => now, (line) => out.push(line));
+    const log = new FaultLog(
+      60_000,
+      () => now,
+      (line) => out.push(line),
+    );
     const down = (uri: string) => new OAuthError('ERR_KEY_SOURCE_UNAVAILABLE', { use: 'grant', detail: `${uri}: connect ECONNREFUSED` });
     log.log(down('https://a.example/jwks'), 'grant');
     log.log(down('https://a.example/jwks'), 'grant');
@@ -95,7 +124,11 @@ describe('without onError, a 5xx still logs one line per cause per minute', () =
 
   test('the line is one line, bounded, whatever the detail quotes', () => {
     const out: string[] = [];
-    const log = new FaultLog(60_000, () => 0, (line) => out.push(line));
+    const log = new FaultLog(
+      60_000,
+      () => 0,
+      (line) => out.push(line),
+    );
     log.log(new OAuthError('ERR_INTERNAL', { use: 'client', detail: `boom\n${'x'.repeat(5000)}\u2028forged line` }), 'client');
     expect(out).toHaveLength(1);
     expect(out[0]).not.toMatch(/[\n\r\u2028]/);

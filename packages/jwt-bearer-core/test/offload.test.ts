@@ -188,7 +188,11 @@ describe('option offload, end to end', () => {
     await expect(ALGORITHMS.ES256.verifyOffThread!(p256.publicKey, input, Buffer.alloc(63))).resolves.toBe(false);
     expect(spy.pool()).toBe(0);
     // Every asymmetric algorithm has the thread-pool form; HMAC has not.
-    expect(Object.values(ALGORITHMS).filter((a) => a.verifyOffThread === undefined).map((a) => a.name)).toEqual(['HS256', 'HS384', 'HS512']);
+    expect(
+      Object.values(ALGORITHMS)
+        .filter((a) => a.verifyOffThread === undefined)
+        .map((a) => a.name),
+    ).toEqual(['HS256', 'HS384', 'HS512']);
   });
 
   it("'auto': calls awaited one at a time stay on the event loop; overlapping calls go to the thread pool", async () => {
@@ -207,7 +211,8 @@ describe('option offload, end to end', () => {
   it("'auto': failed offloaded checks release their place: sequential calls return to the event loop", async () => {
     const clients = clientsWith('auto');
     const good = () => clients.authenticate(clientRequest(signed('rsa', rsa.privateKey, 'RS256')));
-    const bad = () => clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, clientClaims({ iss: 'rsa', sub: 'rsa' }), other.privateKey))).catch((e: unknown) => e);
+    const bad = () =>
+      clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, clientClaims({ iss: 'rsa', sub: 'rsa' }), other.privateKey))).catch((e: unknown) => e);
     for (let i = 0; i < PROBE_EVERY - 1; i++) await good();
     // The probe and a burst of failing and passing checks, all overlapping.
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? bad() : good())));

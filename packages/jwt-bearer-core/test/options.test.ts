@@ -1,11 +1,5 @@
 import * as http from 'node:http';
-import {
-  createClientAuthenticator,
-  createGrantVerifier,
-  MemoryReplayStore,
-  type ClientAuthenticatorOptions,
-  type GrantVerifierOptions,
-} from '../src';
+import { createClientAuthenticator, createGrantVerifier, MemoryReplayStore, type ClientAuthenticatorOptions, type GrantVerifierOptions } from '../src';
 import { resolveCommonOptions } from '../src/options';
 import { CLIENT_ID, ecKeyPair, GRANT_ISSUER, ISSUER, rsaKeyPair, secret, type TestKeyPair } from './helpers';
 
@@ -87,7 +81,15 @@ describe('valid configurations', () => {
     expect(client.maxAssertionLength).toBe(16384);
     expect(client.audiences).toEqual([]);
     expect(client.algorithms.size).toBe(14);
-    expect(client.jwks).toMatchObject({ timeout: 5000, cacheMaxAge: 600, cooldown: 30, staleIfError: 3600, maxResponseBytes: 524288, maxKeys: 100, maxKeySets: 1000 });
+    expect(client.jwks).toMatchObject({
+      timeout: 5000,
+      cacheMaxAge: 600,
+      cooldown: 30,
+      staleIfError: 3600,
+      maxResponseBytes: 524288,
+      maxKeys: 100,
+      maxKeySets: 1000,
+    });
     expect(client.replayStore).toBeInstanceOf(MemoryReplayStore);
     const grant = resolveCommonOptions({ issuer: ISSUER }, 'grant', []);
     expect(grant.maxLifetime).toBe(3600);
@@ -209,7 +211,9 @@ describe('every bad option throws a TypeError naming it', () => {
   });
 
   it('two key sources, or none', () => {
-    expect(clientError({ clients: [client({ jwksUri: 'https://c.example/jwks' })] })).toMatch(/"clients\[0\]" must have exactly one key source.*jwksUri, publicKey/);
+    expect(clientError({ clients: [client({ jwksUri: 'https://c.example/jwks' })] })).toMatch(
+      /"clients\[0\]" must have exactly one key source.*jwksUri, publicKey/,
+    );
     expect(clientError({ clients: [{ clientId: CLIENT_ID }] })).toMatch(/"clients\[0\]" must have exactly one key source.*found none/);
     expect(grantError({ issuers: [trusted({ secret: secret(32) })] })).toMatch(/"issuers\[0\]" must have exactly one key source/);
   });
@@ -228,7 +232,9 @@ describe('every bad option throws a TypeError naming it', () => {
   });
 
   it('RFC 7518 §3.3: an RSA public key under 2048 bits is refused at configuration', () => {
-    expect(clientError({ clients: [{ clientId: CLIENT_ID, publicKey: smallRsa.publicPem }] })).toMatch(/"clients\[0\]\.publicKey" is not usable: RSA key has 1024 bits, at least 2048 required/);
+    expect(clientError({ clients: [{ clientId: CLIENT_ID, publicKey: smallRsa.publicPem }] })).toMatch(
+      /"clients\[0\]\.publicKey" is not usable: RSA key has 1024 bits, at least 2048 required/,
+    );
     expect(clientError({ clients: [{ clientId: CLIENT_ID, publicKey: smallRsa.publicKey }] })).toMatch(/"clients\[0\]\.publicKey"/);
     expect(clientError({ clients: [{ clientId: CLIENT_ID, jwks: { keys: [smallRsa.publicJwk] } }] })).toMatch(/"clients\[0\]\.jwks" holds no usable/);
   });
@@ -282,7 +288,11 @@ describe('configured URLs and the issuer identifier', () => {
   });
 
   it('accepts http: to a loopback host, for development and tests', () => {
-    expect(() => createClientAuthenticator({ issuer: 'http://localhost:3000', clients: [{ clientId: CLIENT_ID, clientSecret: 'x'.repeat(32) }] })).not.toThrow();
-    expect(() => createClientAuthenticator({ issuer: 'http://127.0.0.1:3000/', clients: [{ clientId: CLIENT_ID, clientSecret: 'x'.repeat(32) }] })).not.toThrow();
+    expect(() =>
+      createClientAuthenticator({ issuer: 'http://localhost:3000', clients: [{ clientId: CLIENT_ID, clientSecret: 'x'.repeat(32) }] }),
+    ).not.toThrow();
+    expect(() =>
+      createClientAuthenticator({ issuer: 'http://127.0.0.1:3000/', clients: [{ clientId: CLIENT_ID, clientSecret: 'x'.repeat(32) }] }),
+    ).not.toThrow();
   });
 });

@@ -1,5 +1,20 @@
 import { createClientAuthenticator, createGrantVerifier, MemoryReplayStore, type RejectionEvent } from '../src';
-import { CLIENT_ID, clientClaims, clientRequest, Clock, expectRejected, GRANT_ISSUER, grantClaims, grantRequest, ISSUER, NOW, rsaKeyPair, signJws, TOKEN_ENDPOINT, type TestKeyPair } from './helpers';
+import {
+  CLIENT_ID,
+  clientClaims,
+  clientRequest,
+  Clock,
+  expectRejected,
+  GRANT_ISSUER,
+  grantClaims,
+  grantRequest,
+  ISSUER,
+  NOW,
+  rsaKeyPair,
+  signJws,
+  TOKEN_ENDPOINT,
+  type TestKeyPair,
+} from './helpers';
 
 let rsa: TestKeyPair;
 
@@ -9,7 +24,8 @@ beforeAll(() => {
 
 describe('per-party allowReuse and maxLifetime (DESIGN §8)', () => {
   /** MSAL Node signs once with iat = now, exp = now + 600, and re-sends that assertion for 600 s. */
-  const msalAssertion = () => signJws({ alg: 'RS256', typ: 'JWT' }, clientClaims({ aud: TOKEN_ENDPOINT, iat: NOW, nbf: NOW, exp: NOW + 600, jti: 'msal-cached' }, NOW), rsa.privateKey);
+  const msalAssertion = () =>
+    signJws({ alg: 'RS256', typ: 'JWT' }, clientClaims({ aud: TOKEN_ENDPOINT, iat: NOW, nbf: NOW, exp: NOW + 600, jti: 'msal-cached' }, NOW), rsa.privateKey);
 
   function msalServer(registration: Record<string, unknown>, clock: Clock, onError?: (e: RejectionEvent) => void) {
     return createClientAuthenticator({
@@ -97,11 +113,14 @@ describe('per-party allowReuse and maxLifetime (DESIGN §8)', () => {
   });
 
   it('validates allowReuse and maxLifetime in the registry, naming the field', () => {
-    const make = (extra: Record<string, unknown>) => () => createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, publicKey: rsa.publicPem, ...extra }] });
+    const make = (extra: Record<string, unknown>) => () =>
+      createClientAuthenticator({ issuer: ISSUER, clients: [{ clientId: CLIENT_ID, publicKey: rsa.publicPem, ...extra }] });
     expect(make({ allowReuse: 'true' })).toThrow(/option "clients\[0\]\.allowReuse" must be a boolean/);
     expect(make({ maxLifetime: 0 })).toThrow(/option "clients\[0\]\.maxLifetime" must be a number of seconds ≥ 1/);
     expect(make({ maxLifetime: '600' })).toThrow(/clients\[0\]\.maxLifetime/);
     expect(make({ maxLifetime: Infinity })).toThrow(/clients\[0\]\.maxLifetime/);
-    expect(() => createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, publicKey: rsa.publicPem, allowReuse: 1 as never }] })).toThrow(/issuers\[0\]\.allowReuse/);
+    expect(() => createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, publicKey: rsa.publicPem, allowReuse: 1 as never }] })).toThrow(
+      /issuers\[0\]\.allowReuse/,
+    );
   });
 });

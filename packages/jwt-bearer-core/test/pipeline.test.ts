@@ -100,7 +100,11 @@ describe('header: alg (RFC 7515 §4.1.1, RFC 8725 §3.1, RFC 7523 §3 item 9)', 
 
   it('refuses an algorithm outside the global algorithms list (and accepts the listed one)', async () => {
     const rsOnly = clientsWith({ algorithms: ['RS256'], clients: [{ clientId: CLIENT_ID, publicKey: rsa.publicPem }] });
-    await expectRejected(rsOnly.authenticate(clientRequest(signJws({ alg: 'PS256' }, cClaims(), rsa.privateKey))), 'ERR_ALGORITHM_NOT_ALLOWED', 'invalid_client');
+    await expectRejected(
+      rsOnly.authenticate(clientRequest(signJws({ alg: 'PS256' }, cClaims(), rsa.privateKey))),
+      'ERR_ALGORITHM_NOT_ALLOWED',
+      'invalid_client',
+    );
     await expect(rsOnly.authenticate(clientRequest(signJws({ alg: 'RS256' }, cClaims(), rsa.privateKey)))).resolves.toBeDefined();
   });
 
@@ -114,17 +118,26 @@ describe('header: alg (RFC 7515 §4.1.1, RFC 8725 §3.1, RFC 7523 §3 item 9)', 
         return undefined;
       },
     });
-    await expectRejected(rsOnly.authenticate(clientRequest(signJws({ alg: 'PS256' }, cClaims(), rsa.privateKey))), 'ERR_ALGORITHM_NOT_ALLOWED', 'invalid_client');
+    await expectRejected(
+      rsOnly.authenticate(clientRequest(signJws({ alg: 'PS256' }, cClaims(), rsa.privateKey))),
+      'ERR_ALGORITHM_NOT_ALLOWED',
+      'invalid_client',
+    );
     expect(looked).toEqual([]);
     await expectRejected(rsOnly.authenticate(clientRequest(signJws({ alg: 'RS256' }, cClaims(), rsa.privateKey))), 'ERR_CLIENT_UNKNOWN');
     expect(looked).toEqual([CLIENT_ID]);
     const grantsRsOnly = createGrantVerifier({ issuer: ISSUER, algorithms: ['RS256'], issuers: [{ issuer: GRANT_ISSUER, publicKey: rsa.publicPem }] });
-    await expectRejected(grantsRsOnly.verify(grantRequest(signJws({ alg: 'PS256' }, gClaims({ iss: 'https://unknown.example' }), rsa.privateKey))), 'ERR_ALGORITHM_NOT_ALLOWED');
+    await expectRejected(
+      grantsRsOnly.verify(grantRequest(signJws({ alg: 'PS256' }, gClaims({ iss: 'https://unknown.example' }), rsa.privateKey))),
+      'ERR_ALGORITHM_NOT_ALLOWED',
+    );
   });
 
   it("refuses an algorithm outside the client's own algorithms list", async () => {
     await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, asClient('ps-only'), rsa.privateKey))), 'ERR_ALGORITHM_NOT_ALLOWED');
-    await expect(clients.authenticate(clientRequest(signJws({ alg: 'PS256' }, asClient('ps-only'), rsa.privateKey)))).resolves.toMatchObject({ clientId: 'ps-only' });
+    await expect(clients.authenticate(clientRequest(signJws({ alg: 'PS256' }, asClient('ps-only'), rsa.privateKey)))).resolves.toMatchObject({
+      clientId: 'ps-only',
+    });
   });
 
   it('refuses HS256 against a client registered with an RSA public key', async () => {
@@ -141,7 +154,10 @@ describe('header: alg (RFC 7515 §4.1.1, RFC 8725 §3.1, RFC 7523 §3 item 9)', 
   });
 
   it('refuses RS256 against a client_secret_jwt client', async () => {
-    await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, asClient('secret-client'), rsa.privateKey))), 'ERR_ALGORITHM_NOT_ALLOWED');
+    await expectRejected(
+      clients.authenticate(clientRequest(signJws({ alg: 'RS256' }, asClient('secret-client'), rsa.privateKey))),
+      'ERR_ALGORITHM_NOT_ALLOWED',
+    );
     await expect(clients.authenticate(clientRequest(signJws({ alg: 'HS256' }, asClient('secret-client'), hmac)))).resolves.toMatchObject({
       method: 'client_secret_jwt',
     });
@@ -159,7 +175,11 @@ describe('header: crit, cty, typ', () => {
 
   it('RFC 7515 §4.1.11: refuses a crit header (no extension is understood)', async () => {
     for (const crit of [['exp'], [], ['b64']]) {
-      await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', crit, exp: 1 }, cClaims(), rsa.privateKey))), 'ERR_CRIT_UNSUPPORTED', 'invalid_client');
+      await expectRejected(
+        clients.authenticate(clientRequest(signJws({ alg: 'RS256', crit, exp: 1 }, cClaims(), rsa.privateKey))),
+        'ERR_CRIT_UNSUPPORTED',
+        'invalid_client',
+      );
       await expectRejected(grants.verify(grantRequest(signJws({ alg: 'RS256', crit }, gClaims(), rsa.privateKey))), 'ERR_CRIT_UNSUPPORTED', 'invalid_grant');
     }
   });
@@ -167,27 +187,47 @@ describe('header: crit, cty, typ', () => {
   it('RFC 7519 §5.2: refuses a nested JWT (cty JWT or application/jwt, any case, RFC 7515 §4.1.10)', async () => {
     for (const cty of ['JWT', 'jwt', 'application/jwt', 'Application/JWT']) {
       await expectRejected(grants.verify(grantRequest(signJws({ alg: 'RS256', cty }, gClaims(), rsa.privateKey))), 'ERR_ASSERTION_MALFORMED', 'invalid_grant');
-      await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', cty }, cClaims(), rsa.privateKey))), 'ERR_ASSERTION_MALFORMED', 'invalid_client');
+      await expectRejected(
+        clients.authenticate(clientRequest(signJws({ alg: 'RS256', cty }, cClaims(), rsa.privateKey))),
+        'ERR_ASSERTION_MALFORMED',
+        'invalid_client',
+      );
     }
   });
 
-  it.each(['JWT', 'jwt', 'application/jwt', 'client-authentication+jwt', 'Client-Authentication+JWT', 'application/client-authentication+jwt', 'APPLICATION/CLIENT-AUTHENTICATION+JWT', undefined])(
-    'RFC 10070: a client assertion with typ %s is accepted',
-    async (typ) => {
-      await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', typ }, cClaims(), rsa.privateKey)))).resolves.toMatchObject({ clientId: CLIENT_ID });
-    },
-  );
+  it.each([
+    'JWT',
+    'jwt',
+    'application/jwt',
+    'client-authentication+jwt',
+    'Client-Authentication+JWT',
+    'application/client-authentication+jwt',
+    'APPLICATION/CLIENT-AUTHENTICATION+JWT',
+    undefined,
+  ])('RFC 10070: a client assertion with typ %s is accepted', async (typ) => {
+    await expect(clients.authenticate(clientRequest(signJws({ alg: 'RS256', typ }, cClaims(), rsa.privateKey)))).resolves.toMatchObject({
+      clientId: CLIENT_ID,
+    });
+  });
 
   it.each(['at+jwt', 'JOSE', 'dpop+jwt', 'secevent+jwt', 'logout+jwt', 'jwt ', '', 1, ['JWT']])(
     'RFC 8725 §3.11: a client assertion with typ %p is refused (ERR_TYPE_INVALID)',
     async (typ) => {
-      await expectRejected(clients.authenticate(clientRequest(signJws({ alg: 'RS256', typ }, cClaims(), rsa.privateKey))), 'ERR_TYPE_INVALID', 'invalid_client', 401);
+      await expectRejected(
+        clients.authenticate(clientRequest(signJws({ alg: 'RS256', typ }, cClaims(), rsa.privateKey))),
+        'ERR_TYPE_INVALID',
+        'invalid_client',
+        401,
+      );
     },
   );
 
-  it.each(['JWT', 'jwt', 'application/jwt', 'JOSE', 'jose', 'application/jose', 'APPLICATION/JOSE', undefined])('a grant assertion with typ %s is accepted (RFC 7515 §4.1.9: the application/ prefix may be left out)', async (typ) => {
-    await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', typ }, gClaims(), rsa.privateKey)))).resolves.toMatchObject({ issuer: GRANT_ISSUER });
-  });
+  it.each(['JWT', 'jwt', 'application/jwt', 'JOSE', 'jose', 'application/jose', 'APPLICATION/JOSE', undefined])(
+    'a grant assertion with typ %s is accepted (RFC 7515 §4.1.9: the application/ prefix may be left out)',
+    async (typ) => {
+      await expect(grants.verify(grantRequest(signJws({ alg: 'RS256', typ }, gClaims(), rsa.privateKey)))).resolves.toMatchObject({ issuer: GRANT_ISSUER });
+    },
+  );
 
   it.each(['client-authentication+jwt', 'application/client-authentication+jwt', 'at+jwt', 'dpop+jwt'])(
     'RFC 8725 §3.11: a grant assertion explicitly typed %s is refused (ERR_TYPE_INVALID)',

@@ -247,7 +247,9 @@ describe('MemoryReplayStore', () => {
         fc.asyncProperty(
           fc.integer({ min: 1, max: 8 }),
           // Short TTLs and clock steps (ms), so that expiries interleave and the heap reorders.
-          fc.array(fc.oneof(fc.record({ key: fc.integer({ min: 0, max: 7 }), ttl: fc.integer({ min: 1, max: 8 }) }), fc.integer({ min: 0, max: 3 })), { maxLength: 150 }),
+          fc.array(fc.oneof(fc.record({ key: fc.integer({ min: 0, max: 7 }), ttl: fc.integer({ min: 1, max: 8 }) }), fc.integer({ min: 0, max: 3 })), {
+            maxLength: 150,
+          }),
           async (max, steps) => {
             const store = new MemoryReplayStore({ max });
             const model = new Map<string, number>();
@@ -430,7 +432,10 @@ describe('replay detection in the pipeline (RFC 7523 §3 item 7, RFC 7519 §4.1.
       const b = clients({ replayStore: store, now: () => (storeTime - 20) * 1000, clockTolerance: 30 });
       await expect(a.authenticate(clientRequest(token))).resolves.toBeDefined();
       storeTime = exp + 31; // A's record without a margin has expired; on B's clock exp + tolerance has not passed.
-      return b.authenticate(clientRequest(token)).then(() => 'accepted', (err: OAuthError) => err.code);
+      return b.authenticate(clientRequest(token)).then(
+        () => 'accepted',
+        (err: OAuthError) => err.code,
+      );
     };
     await expect(run(false)).resolves.toBe('accepted');
     await expect(run(true)).resolves.toBe('ERR_ASSERTION_REPLAYED');
@@ -514,7 +519,12 @@ describe('the ReplayStore interface', () => {
   it('a store that rejects is 503 temporarily_unavailable ERR_REPLAY_STORE_UNAVAILABLE, never success', async () => {
     const store = new RecordingStore();
     store.failWith = new Error('ECONNREFUSED');
-    await expectRejected(clients({ replayStore: store }).authenticate(clientRequest(clientToken())), 'ERR_REPLAY_STORE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    await expectRejected(
+      clients({ replayStore: store }).authenticate(clientRequest(clientToken())),
+      'ERR_REPLAY_STORE_UNAVAILABLE',
+      'temporarily_unavailable',
+      503,
+    );
     await expectRejected(grants({ replayStore: store }).verify(grantRequest(grantToken())), 'ERR_REPLAY_STORE_UNAVAILABLE', 'temporarily_unavailable', 503);
     store.failWith = 'a string';
     await expectRejected(grants({ replayStore: store }).verify(grantRequest(grantToken())), 'ERR_REPLAY_STORE_UNAVAILABLE');
@@ -526,7 +536,12 @@ describe('the ReplayStore interface', () => {
         throw new Error('sync failure');
       },
     };
-    await expectRejected(clients({ replayStore: store }).authenticate(clientRequest(clientToken())), 'ERR_REPLAY_STORE_UNAVAILABLE', 'temporarily_unavailable', 503);
+    await expectRejected(
+      clients({ replayStore: store }).authenticate(clientRequest(clientToken())),
+      'ERR_REPLAY_STORE_UNAVAILABLE',
+      'temporarily_unavailable',
+      503,
+    );
   });
 
   it('a store that answers anything but true is treated as a replay (fails closed)', async () => {

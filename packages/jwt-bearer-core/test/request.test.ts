@@ -198,14 +198,22 @@ describe('client request shape (RFC 7521 §4.2, RFC 6749 §2.3 and §3.2)', () =
   });
 
   it('RFC 7521 §4.2: a client_id that differs from the assertion subject is invalid_request ERR_CLIENT_ID_MISMATCH', async () => {
-    await expectRejected(clients.authenticate(clientRequest(clientAssertion(), { client_id: 'someone-else' })), 'ERR_CLIENT_ID_MISMATCH', 'invalid_request', 400);
+    await expectRejected(
+      clients.authenticate(clientRequest(clientAssertion(), { client_id: 'someone-else' })),
+      'ERR_CLIENT_ID_MISMATCH',
+      'invalid_request',
+      400,
+    );
     await expect(clients.authenticate(clientRequest(clientAssertion(), { client_id: CLIENT_ID }))).resolves.toMatchObject({ clientId: CLIENT_ID });
   });
 
   it('RFC 6749 §3.2: repeated client_assertion, client_assertion_type or client_id is invalid_request ERR_PARAMETER_INVALID', async () => {
     const a = clientAssertion();
     await expectRejected(clients.authenticate(clientRequest([a, a])), 'ERR_PARAMETER_INVALID', 'invalid_request', 400);
-    await expectRejected(clients.authenticate(clientRequest(a, { client_assertion_type: [CLIENT_ASSERTION_TYPE, CLIENT_ASSERTION_TYPE] })), 'ERR_PARAMETER_INVALID');
+    await expectRejected(
+      clients.authenticate(clientRequest(a, { client_assertion_type: [CLIENT_ASSERTION_TYPE, CLIENT_ASSERTION_TYPE] })),
+      'ERR_PARAMETER_INVALID',
+    );
     await expectRejected(clients.authenticate(clientRequest(a, { client_id: [CLIENT_ID, CLIENT_ID] })), 'ERR_PARAMETER_INVALID');
   });
 

@@ -1,11 +1,4 @@
-import {
-  createClientAuthenticator,
-  createGrantVerifier,
-  type ClientRegistration,
-  type RejectionEvent,
-  type TrustedIssuer,
-  type WarningEvent,
-} from '../src';
+import { createClientAuthenticator, createGrantVerifier, type ClientRegistration, type RejectionEvent, type TrustedIssuer, type WarningEvent } from '../src';
 import { resolveCommonOptions } from '../src/options';
 import { clientTrust, issuerTrust } from '../src/trust/registry';
 import {
@@ -122,7 +115,9 @@ describe('registrations from a lookup function', () => {
     const clients = createClientAuthenticator({
       issuer: ISSUER,
       clients: () =>
-        ({ then: (resolve: (r: ClientRegistration) => void) => resolve({ clientId: CLIENT_ID, publicKey: rsa.publicPem }) }) as unknown as Promise<ClientRegistration>,
+        ({
+          then: (resolve: (r: ClientRegistration) => void) => resolve({ clientId: CLIENT_ID, publicKey: rsa.publicPem }),
+        }) as unknown as Promise<ClientRegistration>,
     });
     await expect(clients.authenticate(clientRequest(clientToken()))).resolves.toMatchObject({ clientId: CLIENT_ID });
   });
@@ -175,7 +170,15 @@ describe('registrations from a lookup function', () => {
   });
 
   it('DESIGN §9: a lookup result that is not a plain object is unknown (4xx), never a 500', async () => {
-    for (const result of ['not an object', 42, true, [{ clientId: CLIENT_ID, publicKey: rsa.publicPem }], () => undefined, new Map(), Object.assign(new (class Registration {})(), { clientId: CLIENT_ID, publicKey: rsa.publicPem })]) {
+    for (const result of [
+      'not an object',
+      42,
+      true,
+      [{ clientId: CLIENT_ID, publicKey: rsa.publicPem }],
+      () => undefined,
+      new Map(),
+      Object.assign(new (class Registration {})(), { clientId: CLIENT_ID, publicKey: rsa.publicPem }),
+    ]) {
       const warnings: WarningEvent[] = [];
       const clients = createClientAuthenticator({ issuer: ISSUER, clients: () => result as never, onWarning: (e) => warnings.push(e) });
       await expectRejected(clients.authenticate(clientRequest(clientToken())), 'ERR_CLIENT_UNKNOWN', 'invalid_client', 401);
@@ -214,7 +217,10 @@ describe('registrations from a lookup function', () => {
 
   it('issue 12 finding 7: the cache refuses on a warm hit what it refuses cold (two key sources; algorithms as a string)', async () => {
     let extra: Record<string, unknown> = {};
-    const clients = createClientAuthenticator({ issuer: ISSUER, clients: (id) => ({ clientId: id, publicKey: rsa.publicPem, ...extra }) as ClientRegistration });
+    const clients = createClientAuthenticator({
+      issuer: ISSUER,
+      clients: (id) => ({ clientId: id, publicKey: rsa.publicPem, ...extra }) as ClientRegistration,
+    });
     const ecToken = signJws({ alg: 'ES256' }, clientClaims({ iss: CLIENT_ID, sub: CLIENT_ID }), ec.privateKey);
     await expect(clients.authenticate(clientRequest(clientToken()))).resolves.toBeDefined(); // warms the cache
     extra = { jwks: { keys: [ec.publicJwk] } };
@@ -301,7 +307,10 @@ describe('the Trust cache of registrations from a lookup (keys parsed once per c
 
   it('keeps the registration of each lookup on the party (so subjects and scopes are current)', async () => {
     let n = 0;
-    const trust = issuerTrust((iss: string) => ({ issuer: iss, publicKey: rsa.publicPem, scopes: [`s${++n}`] }) as TrustedIssuer, resolveCommonOptions({ issuer: ISSUER }, 'grant', []));
+    const trust = issuerTrust(
+      (iss: string) => ({ issuer: iss, publicKey: rsa.publicPem, scopes: [`s${++n}`] }) as TrustedIssuer,
+      resolveCommonOptions({ issuer: ISSUER }, 'grant', []),
+    );
     const a = await trust.resolve(GRANT_ISSUER);
     const b = await trust.resolve(GRANT_ISSUER);
     expect(a!.registration.scopes).toEqual(['s1']);

@@ -2,7 +2,16 @@ import { configuredUrl, isLoopbackHost } from '../src/trust/url';
 
 describe('configuredUrl (DESIGN §9: https:, or http: to a loopback host only)', () => {
   it('accepts https: anywhere and http: to 127.0.0.0/8, [::1] and localhost', () => {
-    for (const url of ['https://idp.example.com/jwks', 'https://10.0.0.1/keys', 'http://127.0.0.1:8080/jwks', 'http://127.1.2.3/jwks', 'http://[::1]:3000/jwks', 'http://localhost/jwks', 'http://LOCALHOST:9/x', 'http://app.localhost/jwks']) {
+    for (const url of [
+      'https://idp.example.com/jwks',
+      'https://10.0.0.1/keys',
+      'http://127.0.0.1:8080/jwks',
+      'http://127.1.2.3/jwks',
+      'http://[::1]:3000/jwks',
+      'http://localhost/jwks',
+      'http://LOCALHOST:9/x',
+      'http://app.localhost/jwks',
+    ]) {
       expect(configuredUrl(url, 'x').href).toBe(new URL(url).href);
     }
   });
@@ -32,6 +41,4 @@ describe('configuredUrl (DESIGN §9: https:, or http: to a loopback host only)',
     expect(isLoopbackHost(new URL('http://0x7f.1/').hostname)).toBe(true);
     expect(isLoopbackHost(new URL('http://128.0.0.1/').hostname)).toBe(false);
   });
-
 });
-

@@ -55,7 +55,10 @@ export interface AuthenticatedClient {
 
 /** The part of an `@node-oauth/oauth2-server` model the bridge wraps. */
 export interface ClientModel {
-  getClient(clientId: string, clientSecret: string | null | undefined): Promise<OAuth2Server.Client | OAuth2Server.Falsey> | OAuth2Server.Client | OAuth2Server.Falsey;
+  getClient(
+    clientId: string,
+    clientSecret: string | null | undefined,
+  ): Promise<OAuth2Server.Client | OAuth2Server.Falsey> | OAuth2Server.Client | OAuth2Server.Falsey;
 }
 
 /** Options of {@link createOAuth2ServerBridge}. */
@@ -78,7 +81,10 @@ export interface OAuth2ServerBridgeOptions<M extends ClientModel> {
    * `principal.issuer`, the enterprise IdP) in your user store. A falsy result refuses the grant
    * with `invalid_grant`. Required with `grant`.
    */
-  getUser?: (principal: GrantPrincipal, client: OAuth2Server.Client) => Promise<OAuth2Server.User | OAuth2Server.Falsey> | OAuth2Server.User | OAuth2Server.Falsey;
+  getUser?: (
+    principal: GrantPrincipal,
+    client: OAuth2Server.Client,
+  ) => Promise<OAuth2Server.User | OAuth2Server.Falsey> | OAuth2Server.User | OAuth2Server.Falsey;
   /**
    * Whether an `authorization_code` request with a `code_verifier` (PKCE, RFC 7636) and no client
    * authentication may look up its client by id alone (a public client, RFC 6749 §2.1). Default
@@ -110,7 +116,9 @@ export interface OAuth2ServerBridge<M extends ClientModel> {
    * request's handling. On the authorization route (`oauth.authorize()`), mount
    * `bind({ endpoint: 'authorization' })` instead.
    */
-  bind(options?: { endpoint?: 'token' | 'authorization' }): (req: { jwtBearer?: { client?: ClientPrincipal }; body?: unknown }, res: unknown, next: (err?: unknown) => void) => void;
+  bind(options?: {
+    endpoint?: 'token' | 'authorization';
+  }): (req: { jwtBearer?: { client?: ClientPrincipal }; body?: unknown }, res: unknown, next: (err?: unknown) => void) => void;
   /** Runs `fn` with `request` bound (for Koa or hand-written handlers: wrap the call of `server.token()`). */
   run<T>(request: BoundRequest, fn: () => T): T;
   /** The client authentication of the current request, once the wrapped `getClient` established it. */
@@ -214,7 +222,10 @@ export function createOAuth2ServerBridge<M extends ClientModel>(options: OAuth2S
         }
         let principal: GrantPrincipal;
         try {
-          principal = await verifier!.verify({ body: request.body as Record<string, unknown>, headers: request.headers as Record<string, string> }, { clientId: authenticated.clientId });
+          principal = await verifier!.verify(
+            { body: request.body as Record<string, unknown>, headers: request.headers as Record<string, string> },
+            { clientId: authenticated.clientId },
+          );
         } catch (err) {
           throw toLibraryError(err);
         }

@@ -34,7 +34,7 @@ describe('createOAuth2ServerBridge(): options are validated at factory time', ()
     const GrantType = bridge.grantTypes[JWT_BEARER_GRANT_TYPE] as unknown as new (o: object) => unknown;
     expect(() => new GrantType({ model: { getClient: model.getClient }, accessTokenLifetime: 60 })).toThrow(/saveToken/);
   });
-  it('the wrapped model keeps the model\'s other methods', () => {
+  it("the wrapped model keeps the model's other methods", () => {
     const bridge = createOAuth2ServerBridge({ model });
     expect(bridge.model.saveToken).toBe(model.saveToken);
     expect(bridge.model.getClient).not.toBe(model.getClient);
@@ -51,7 +51,11 @@ describe('the wrapped getClient: what each bound request may look up', () => {
     },
   };
   const assertion = { clientId: 'c', method: 'private_key_jwt' as const, claims: {} as never, header: { alg: 'ES256' as const } };
-  const reason = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { name?: string; message?: string }) => `${e.name}: ${e.message}`);
+  const reason = (p: Promise<unknown>) =>
+    p.then(
+      () => 'resolved',
+      (e: { name?: string; message?: string }) => `${e.name}: ${e.message}`,
+    );
 
   it('token endpoint without authentication: refused before the model is asked (invalid_client)', async () => {
     const bridge = createOAuth2ServerBridge({ model: m });

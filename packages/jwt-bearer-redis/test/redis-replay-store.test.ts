@@ -121,7 +121,10 @@ describe('options', () => {
   });
 
   it('throws a TypeError naming the option for a bad configuration', () => {
-    const bad = (options: unknown): (() => unknown) => () => new RedisReplayStore(options as RedisReplayStoreOptions);
+    const bad =
+      (options: unknown): (() => unknown) =>
+      () =>
+        new RedisReplayStore(options as RedisReplayStoreOptions);
     expect(bad(undefined)).toThrow(new TypeError('RedisReplayStore options must be an object'));
     for (const client of [undefined, null, {}, { set: () => 'OK' }, 'redis://127.0.0.1', { isOpen: true }]) {
       expect(bad({ client })).toThrow(TypeError);
@@ -239,9 +242,7 @@ describe.each<Flavour>(['ioredis', 'node-redis'])('with a %s client', (flavour) 
     await expect(bare.claim('grant:1:i:j', 60)).resolves.toBe(true);
     await expect(new RedisReplayStore({ client: other, prefix: 'tenant-a:' }).claim('grant:1:i:j', 60)).resolves.toBe(false);
     const stored = ((await redis.command('KEYS', '*')) as string[]).sort();
-    expect(stored).toEqual(
-      [expectedKey('tenant-a:', 'grant:1:i:j'), expectedKey('tenant-b:', 'grant:1:i:j'), expectedKey('', 'grant:1:i:j')].sort(),
-    );
+    expect(stored).toEqual([expectedKey('tenant-a:', 'grant:1:i:j'), expectedKey('tenant-b:', 'grant:1:i:j'), expectedKey('', 'grant:1:i:j')].sort());
   });
 
   it('rejects, never answers true, when Redis refuses the write', async () => {

@@ -7,7 +7,14 @@
  *
  * No run-time dependency on oidc-provider: the types below describe the part of its API used.
  */
-import { createGrantVerifier, isOAuthError, JWT_BEARER_GRANT_TYPE, type AuthorizationServerMetadata, type GrantPrincipal, type GrantVerifierOptions } from 'jwt-bearer-core';
+import {
+  createGrantVerifier,
+  isOAuthError,
+  JWT_BEARER_GRANT_TYPE,
+  type AuthorizationServerMetadata,
+  type GrantPrincipal,
+  type GrantVerifierOptions,
+} from 'jwt-bearer-core';
 
 /** The client oidc-provider authenticated (`ctx.oidc.client`). */
 export interface OidcProviderClient {
@@ -39,7 +46,12 @@ export interface OidcProviderAccessToken {
 
 /** The part of an oidc-provider `Provider` the helper uses. */
 export interface OidcProviderLike {
-  registerGrantType(name: string, handler: (ctx: OidcProviderContext) => void | Promise<void>, params?: Iterable<string> | string, dupes?: Iterable<string> | string): void;
+  registerGrantType(
+    name: string,
+    handler: (ctx: OidcProviderContext) => void | Promise<void>,
+    params?: Iterable<string> | string,
+    dupes?: Iterable<string> | string,
+  ): void;
   /** Typed loosely (the provider's own types are stricter than what is passed). */
   AccessToken: new (properties: never) => OidcProviderAccessToken;
   ResourceServer: new (identifier: string, info: never) => { scope?: string | undefined };
@@ -59,7 +71,11 @@ export interface OidcProviderGrantOptions extends GrantVerifierOptions {
    * else the ID-JAG's), the token is issued for that resource server (its audience, TTL, format
    * and scopes). Without it, a grant naming a resource is refused with `invalid_target`.
    */
-  getResourceServerInfo?: (ctx: OidcProviderContext, resourceIndicator: string, client: OidcProviderClient) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  getResourceServerInfo?: (
+    ctx: OidcProviderContext,
+    resourceIndicator: string,
+    client: OidcProviderClient,
+  ) => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** An RFC 6749 §5.2 error as oidc-provider's error handler renders it (`message` is the `error`). */
@@ -107,7 +123,8 @@ export function jwtBearerGrantType(provider: OidcProviderLike, options: OidcProv
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const { accountId, getResourceServerInfo, ...grantOptions } = options;
   if (accountId !== undefined && typeof accountId !== 'function') throw new TypeError('option "accountId" must be a function');
-  if (getResourceServerInfo !== undefined && typeof getResourceServerInfo !== 'function') throw new TypeError('option "getResourceServerInfo" must be a function');
+  if (getResourceServerInfo !== undefined && typeof getResourceServerInfo !== 'function')
+    throw new TypeError('option "getResourceServerInfo" must be a function');
   const verifier = createGrantVerifier(grantOptions);
 
   async function handler(ctx: OidcProviderContext): Promise<void> {

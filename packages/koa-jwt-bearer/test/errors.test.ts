@@ -55,14 +55,21 @@ describe.each(KOAS)('%s', (_name, KoaLib) => {
     // An error answer that cannot be written (a header Node refuses): Koa answers 500.
     extraUnhandledCases: () => [
       {
-        middleware: [jwtBearerGrant({ ...grantOptions(), issueToken: () => { throw new OAuthError('ERR_SCOPE_INVALID', { headers: { 'X-Reason': 'line\nbreak' } }); } })],
+        middleware: [
+          jwtBearerGrant({
+            ...grantOptions(),
+            issueToken: () => {
+              throw new OAuthError('ERR_SCOPE_INVALID', { headers: { 'X-Reason': 'line\nbreak' } });
+            },
+          }),
+        ],
         send: grantForm(),
         status: 500,
       },
     ],
   });
 
-  test('passErrors without jwtBearerErrorHandler: Koa\'s default handling answers with the error\'s status, WWW-Authenticate and its safe message', async () => {
+  test("passErrors without jwtBearerErrorHandler: Koa's default handling answers with the error's status, WWW-Authenticate and its safe message", async () => {
     const { server, errors } = await start([clientAssertion({ ...clientOptions(), passErrors: true })]);
     const res = await request(server).post('/token').set(BASIC).type('form').send('token=t');
     expect(res.status).toBe(401);
@@ -75,7 +82,10 @@ describe.each(KOAS)('%s', (_name, KoaLib) => {
     expect({ status: err.status, expose: err.expose, code: err.code }).toEqual({ status: 401, expose: true, code: 'ERR_CLIENT_AUTH_REQUIRED' });
 
     const grant = await start([jwtBearerGrant({ ...grantOptions(), passErrors: true })]);
-    const res2 = await request(grant.server).post('/token').type('form').send(encode(grantForm({}, grantAssertion({ audience: 'https://elsewhere' }))));
+    const res2 = await request(grant.server)
+      .post('/token')
+      .type('form')
+      .send(encode(grantForm({}, grantAssertion({ audience: 'https://elsewhere' }))));
     expect(res2.status).toBe(400);
     expect(res2.text).toBe('The assertion audience does not identify this authorization server.');
     expect(res2.headers['www-authenticate']).toBeUndefined();
@@ -114,7 +124,10 @@ describe.each(KOAS)('%s', (_name, KoaLib) => {
       },
       jwtBearerGrant({ ...grantOptions(), passErrors: true }),
     ]);
-    const oauth = await request(server).post('/token').type('form').send(encode(grantForm({}, 'bad')));
+    const oauth = await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode(grantForm({}, 'bad')));
     expectErrorAnswer(oauth, new OAuthError('ERR_ASSERTION_MALFORMED'));
     const other = await request(server).post('/token').set('x-fail', 'plain').type('form').send('a=b');
     expect(other.status).toBe(500);
@@ -147,7 +160,10 @@ describe.each(KOAS)('%s', (_name, KoaLib) => {
         throw teapot;
       },
     ]);
-    const res = await request(server).post('/token').type('form').send(encode({ ...clientForm(), ...grantForm() }));
+    const res = await request(server)
+      .post('/token')
+      .type('form')
+      .send(encode({ ...clientForm(), ...grantForm() }));
     expect(res.status).toBe(418);
   });
 

@@ -31,7 +31,10 @@ export class Tally {
     return Object.values(this.counts).reduce((a, b) => a + b, 0);
   }
   line(suite: string): string {
-    const list = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ');
+    const list = (r: Record<string, number>) =>
+      Object.entries(r)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
     return `[fuzz] ${suite}: seed ${FUZZ_SEED}, FUZZ_RUNS ${FUZZ_RUNS}, ${this.total} cases (${list(this.counts)}); observed: ${list(this.observed) || 'nothing'}`;
   }
 }
@@ -278,7 +281,8 @@ export function modelVerdict(header: Record<string, unknown>, payload: Record<st
   if (typeof cty === 'string' && /^(?:application\/)?jwt$/i.test(cty)) return 'cty';
   const typ = h('typ');
   // Media types, compared case-insensitively, with or without the "application/" prefix (RFC 7515 §4.1.9).
-  const types = o.use === 'grant' ? ['jwt', 'application/jwt', 'jose'] : ['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt'];
+  const types =
+    o.use === 'grant' ? ['jwt', 'application/jwt', 'jose'] : ['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt'];
   if (typ !== undefined && (typeof typ !== 'string' || !types.includes(typ.toLowerCase()))) return 'typ';
   const iss = c('iss');
   const sub = c('sub');

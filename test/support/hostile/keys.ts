@@ -3,15 +3,7 @@
  * header and payload (objects, or raw segment strings), so tests can produce validly signed
  * tokens with hostile content, and sign with whatever algorithm they claim or do not claim.
  */
-import {
-  constants,
-  createHmac,
-  createPublicKey,
-  generateKeyPairSync,
-  sign as cryptoSign,
-  type JsonWebKey,
-  type KeyObject,
-} from 'node:crypto';
+import { constants, createHmac, createPublicKey, generateKeyPairSync, sign as cryptoSign, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 export const b64u = (input: string | Buffer): string => Buffer.from(input).toString('base64url');
 export const segment = (value: unknown): string => b64u(JSON.stringify(value));
@@ -63,7 +55,10 @@ export function signInput(alg: string, key: KeyObject | Buffer | string, input: 
   const hash = HASH[alg.slice(2)];
   const data = Buffer.from(input, 'latin1');
   if (alg === 'EdDSA' || alg === 'Ed25519') return cryptoSign(null, data, key as KeyObject);
-  if (family === 'HS' && hash) return createHmac(hash, key as Buffer | string | KeyObject).update(data).digest();
+  if (family === 'HS' && hash)
+    return createHmac(hash, key as Buffer | string | KeyObject)
+      .update(data)
+      .digest();
   if (family === 'RS' && hash) return cryptoSign(hash, data, key as KeyObject);
   if (family === 'PS' && hash) {
     return cryptoSign(hash, data, {

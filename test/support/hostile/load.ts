@@ -94,7 +94,13 @@ export function makeShots(): (i: number) => Shot {
       error: 'invalid_request',
     }),
     () => ({ kind: 'oversized body', path: '/client', body: `client_assertion=${'a'.repeat(BODY_LIMIT)}`, status: 400, error: 'invalid_request' }),
-    () => ({ kind: 'other grant type', path: '/token', body: encodeForm({ grant_type: 'password', username: 'u' }), status: 400, error: 'unsupported_grant_type' }),
+    () => ({
+      kind: 'other grant type',
+      path: '/token',
+      body: encodeForm({ grant_type: 'password', username: 'u' }),
+      status: 400,
+      error: 'unsupported_grant_type',
+    }),
     () => ({ kind: 'no client assertion', path: '/client', body: encodeForm({ client_id: 'client-ec' }), status: 401, error: 'invalid_client' }),
     () => ({
       kind: 'grant with client_secret_jwt',
@@ -152,4 +158,3 @@ export async function drive(baseUrl: string, agent: http.Agent, untilMs: number,
   };
   await Promise.all(Array.from({ length: concurrency }, (_, k) => worker(k)));
 }
-

@@ -139,7 +139,12 @@ function coreTarget(config: TargetConfig): Target {
           return coreAnswer(400, { 'content-type': 'application/json', 'x-handler': 'app', ...NO_STORE }, APP_FALLBACK_BODY, started);
         }
         const grant = await grants.verify(req, client ? { clientId: client.clientId } : undefined);
-        return coreAnswer(200, { 'content-type': 'application/json', ...NO_STORE }, { access_token: 'test-token', token_type: 'Bearer', grant, client }, started);
+        return coreAnswer(
+          200,
+          { 'content-type': 'application/json', ...NO_STORE },
+          { access_token: 'test-token', token_type: 'Bearer', grant, client },
+          started,
+        );
       } catch (err) {
         return fail(err, started);
       }
@@ -261,7 +266,10 @@ const ONE_SHOT = new http.Agent({ keepAlive: false });
 function httpTarget(name: 'express' | 'koa', config: TargetConfig, server: Listening, state: Parameters<typeof hooks>[0]): Target {
   const send = async (path: string, params: Params | string, headers: Record<string, string>, contentType?: string): Promise<Answer> => {
     const started = performance.now();
-    let req = request(server.url).post(path).agent(ONE_SHOT).set('Content-Type', contentType ?? 'application/x-www-form-urlencoded');
+    let req = request(server.url)
+      .post(path)
+      .agent(ONE_SHOT)
+      .set('Content-Type', contentType ?? 'application/x-www-form-urlencoded');
     for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
     const res = await req.send(formBody(params)).ok(() => true);
     let body: unknown;

@@ -6,16 +6,7 @@ import { expect } from '@jest/globals';
 import type { TestKey } from './keys';
 import { expectOAuthError, type Answer } from './oauth';
 import type { Target } from './targets';
-import {
-  clientAssertionFor,
-  clientParams,
-  GRANT_ISSUER,
-  GRANT_ISSUER_EC,
-  grantAssertionFor,
-  grantParams,
-  world,
-  type MintOptions,
-} from './world';
+import { clientAssertionFor, clientParams, GRANT_ISSUER, GRANT_ISSUER_EC, grantAssertionFor, grantParams, world, type MintOptions } from './world';
 
 export interface Use {
   name: 'grant' | 'client';

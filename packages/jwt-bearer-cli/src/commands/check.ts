@@ -56,7 +56,7 @@ export async function check(argv: string[], io: Io): Promise<number> {
     'client-id': { type: 'string' },
     scope: { type: 'string' },
   });
-  if (values.help) return io.out(CHECK_HELP), EXIT.OK;
+  if (values.help) return (io.out(CHECK_HELP), EXIT.OK);
   if (values.client && values.grant) throw new UsageError('--client and --grant exclude each other');
   const config = loadConfig(option(values, 'config', true));
   const token = await tokenArgument(io, positionals);
@@ -106,7 +106,14 @@ export async function check(argv: string[], io: Io): Promise<number> {
   const failedAt = failure ? stepOf(failure.code) : undefined;
   const steps: Finding[] = STEPS.map(({ step, name }): Finding => {
     if (failedAt !== undefined && step > failedAt) return { step, rule: name, result: 'skip', detail: 'not reached' };
-    if (step === failedAt) return { step, rule: name, result: 'fail', code: failure!.code as Finding['code'], ...(failure!.detail !== undefined ? { detail: failure!.detail } : {}) };
+    if (step === failedAt)
+      return {
+        step,
+        rule: name,
+        result: 'fail',
+        code: failure!.code as Finding['code'],
+        ...(failure!.detail !== undefined ? { detail: failure!.detail } : {}),
+      };
     if (step === 6) return { step, rule: name, result: 'pass', detail: 'not recorded: check never consumes the jti, nor can it see whether it was used' };
     if (step === 7) return { step, rule: name, result: 'pass', detail: describe(principal) };
     return { step, rule: name, result: 'pass' };

@@ -52,7 +52,7 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
     'clock-tolerance': { type: 'string' },
     'max-length': { type: 'string' },
   });
-  if (values.help) return io.out(INSPECT_HELP), EXIT.OK;
+  if (values.help) return (io.out(INSPECT_HELP), EXIT.OK);
   if (values.client && values.grant) throw new UsageError('--client and --grant exclude each other');
   const token = await tokenArgument(io, positionals);
   const json = values.json === true;
@@ -62,7 +62,13 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
   judge.check(1, `at most ${maxLength} characters`, token.length <= maxLength, 'ERR_ASSERTION_TOO_LONG', `${token.length} characters`);
   const decoded = decode(token);
   const compact = decoded !== undefined && decoded.segments === 3 && /^[A-Za-z0-9_-]*$/.test(token.split('.')[2] ?? '!');
-  judge.check(1, 'a compact JWS (three base64url parts, JSON header and claims)', compact, 'ERR_ASSERTION_MALFORMED', 'not header.payload.signature of base64url JSON objects');
+  judge.check(
+    1,
+    'a compact JWS (three base64url parts, JSON header and claims)',
+    compact,
+    'ERR_ASSERTION_MALFORMED',
+    'not header.payload.signature of base64url JSON objects',
+  );
   if (!decoded) {
     print(io, json, { findings: judge.findings, accepted: false }, () => formatFindings(judge.findings));
     return EXIT.REFUSED;
@@ -76,15 +82,33 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
 
   // Step 2: the header (RFC 7515 §4.1, RFC 8725 §3.1 and §3.11).
   const alg = header.alg;
-  judge.check(2, 'alg is a supported algorithm (never none)', typeof alg === 'string' && (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg), 'ERR_ALGORITHM_NOT_ALLOWED', `alg ${str(alg)}`);
+  judge.check(
+    2,
+    'alg is a supported algorithm (never none)',
+    typeof alg === 'string' && (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg),
+    'ERR_ALGORITHM_NOT_ALLOWED',
+    `alg ${str(alg)}`,
+  );
   judge.check(2, 'no crit', header.crit === undefined, 'ERR_CRIT_UNSUPPORTED', `crit ${str(header.crit)}`);
-  judge.check(2, 'not a nested JWT (cty)', !(typeof header.cty === 'string' && /^(?:application\/)?jwt$/i.test(header.cty)), 'ERR_ASSERTION_MALFORMED', `cty ${str(header.cty)}`);
+  judge.check(
+    2,
+    'not a nested JWT (cty)',
+    !(typeof header.cty === 'string' && /^(?:application\/)?jwt$/i.test(header.cty)),
+    'ERR_ASSERTION_MALFORMED',
+    `cty ${str(header.cty)}`,
+  );
   const typ = header.typ;
   if (!client && typeof typ === 'string' && ID_JAG_TYPE.test(typ)) {
     judge.note(2, 'typ', 'warn', `${typ}: an ID-JAG, accepted only from an issuer trusted for the id-jag profile`);
   } else {
     const accepted = client ? CLIENT_TYPES : GRANT_TYPES;
-    judge.check(2, `typ absent or one of ${accepted.join(', ')}`, typ === undefined || (typeof typ === 'string' && accepted.includes(typ.toLowerCase())), 'ERR_TYPE_INVALID', `typ ${str(typ)}`);
+    judge.check(
+      2,
+      `typ absent or one of ${accepted.join(', ')}`,
+      typ === undefined || (typeof typ === 'string' && accepted.includes(typ.toLowerCase())),
+      'ERR_TYPE_INVALID',
+      `typ ${str(typ)}`,
+    );
   }
   judge.note(3, client ? 'the client is registered (by sub)' : 'the issuer is trusted (by iss)', 'skip', 'needs the configuration: jwt-bearer check');
   judge.note(4, 'a key of the party verifies the signature', 'skip', 'needs the configuration: jwt-bearer check');
@@ -96,12 +120,15 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
       if (required) judge.check(5, `${name} present`, false, missing, `claim "${name}" is missing`);
       return undefined;
     }
-    return judge.check(5, `${name} is a non-empty string`, typeof value === 'string' && value.length > 0, 'ERR_CLAIM_INVALID', `${name} ${str(value)}`) ? (value as string) : undefined;
+    return judge.check(5, `${name} is a non-empty string`, typeof value === 'string' && value.length > 0, 'ERR_CLAIM_INVALID', `${name} ${str(value)}`)
+      ? (value as string)
+      : undefined;
   };
   const iss = stringClaim('iss', true);
   const sub = stringClaim('sub', client);
   if (!client && claims.sub === undefined) judge.note(5, 'sub present', 'warn', 'no sub: accepted only from an issuer with requireSubject: false');
-  if (client && iss !== undefined && sub !== undefined) judge.check(5, 'iss equals sub (the client id)', iss === sub, 'ERR_ISSUER_MISMATCH', `iss ${str(iss)}, sub ${str(sub)}`);
+  if (client && iss !== undefined && sub !== undefined)
+    judge.check(5, 'iss equals sub (the client id)', iss === sub, 'ERR_ISSUER_MISMATCH', `iss ${str(iss)}, sub ${str(sub)}`);
   const aud = claims.aud;
   const values_ = typeof aud === 'string' ? [aud] : aud;
   if (judge.check(5, 'aud present', aud !== undefined, 'ERR_CLAIM_MISSING', 'claim "aud" is missing')) {
@@ -112,11 +139,24 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
       const audiences = (values.audience as string[] | undefined) ?? [];
       if (client) {
         judge.check(5, 'aud has a sole value (RFC 10070)', list.length === 1, 'ERR_AUDIENCE_INVALID', `aud ${str(aud)} has ${list.length} values`);
-        if (issuer !== undefined) judge.check(5, 'aud is exactly the issuer identifier (RFC 10070)', list.length === 1 && list[0] === issuer, 'ERR_AUDIENCE_INVALID', `aud ${str(aud)}, issuer ${str(issuer)}`);
+        if (issuer !== undefined)
+          judge.check(
+            5,
+            'aud is exactly the issuer identifier (RFC 10070)',
+            list.length === 1 && list[0] === issuer,
+            'ERR_AUDIENCE_INVALID',
+            `aud ${str(aud)}, issuer ${str(issuer)}`,
+          );
         else judge.note(5, 'aud is exactly the issuer identifier (RFC 10070)', 'skip', 'give --issuer to judge it');
       } else if (issuer !== undefined) {
         const accepted = new Set([issuer, ...audiences]);
-        judge.check(5, 'aud names this server', list.some((a) => accepted.has(a)), 'ERR_AUDIENCE_INVALID', `aud ${str(aud)}`);
+        judge.check(
+          5,
+          'aud names this server',
+          list.some((a) => accepted.has(a)),
+          'ERR_AUDIENCE_INVALID',
+          `aud ${str(aud)}`,
+        );
       } else {
         judge.note(5, 'aud names this server', 'skip', 'give --issuer to judge it');
       }
@@ -125,7 +165,9 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
   const date = (name: string): number | undefined => {
     const value = claims[name];
     if (value === undefined) return undefined;
-    return judge.check(5, `${name} is a NumericDate`, typeof value === 'number' && Number.isFinite(value), 'ERR_CLAIM_INVALID', `${name} ${str(value)}`) ? (value as number) : undefined;
+    return judge.check(5, `${name} is a NumericDate`, typeof value === 'number' && Number.isFinite(value), 'ERR_CLAIM_INVALID', `${name} ${str(value)}`)
+      ? (value as number)
+      : undefined;
   };
   const exp = date('exp');
   const nbf = date('nbf');
@@ -136,14 +178,32 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
   if (nbf !== undefined) judge.check(5, 'nbf not in the future', nbf <= now + tolerance, 'ERR_ASSERTION_NOT_YET_VALID', `nbf ${nbf} is in the future`);
   if (iat !== undefined) {
     judge.check(5, 'iat not in the future', iat <= now + tolerance, 'ERR_ASSERTION_ISSUED_IN_FUTURE', `iat ${iat} is in the future`);
-    judge.check(5, `issued at most ${maxLifetime} s ago (lifetime cap)`, now - iat <= maxLifetime + tolerance, 'ERR_ASSERTION_LIFETIME_EXCEEDED', `iat ${iat} is ${Math.floor(now - iat)} s ago`);
+    judge.check(
+      5,
+      `issued at most ${maxLifetime} s ago (lifetime cap)`,
+      now - iat <= maxLifetime + tolerance,
+      'ERR_ASSERTION_LIFETIME_EXCEEDED',
+      `iat ${iat} is ${Math.floor(now - iat)} s ago`,
+    );
   } else if (exp !== undefined) {
-    judge.check(5, `no iat: exp at most ${maxLifetime} s away (lifetime cap)`, exp - now <= maxLifetime + tolerance, 'ERR_ASSERTION_LIFETIME_EXCEEDED', `exp is ${Math.floor(exp - now)} s away`);
+    judge.check(
+      5,
+      `no iat: exp at most ${maxLifetime} s away (lifetime cap)`,
+      exp - now <= maxLifetime + tolerance,
+      'ERR_ASSERTION_LIFETIME_EXCEEDED',
+      `exp is ${Math.floor(exp - now)} s away`,
+    );
   }
   const jti = stringClaim('jti', client, 'ERR_JTI_MISSING');
   if (!client && claims.jti === undefined) judge.note(5, 'jti', 'warn', 'no jti: accepted unless requireJti, but not replay-protected');
   if (!client && claims.scope !== undefined) {
-    judge.check(5, 'scope claim is RFC 6749 §3.3 syntax', typeof claims.scope === 'string' && /^([\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*)?$/.test(claims.scope), 'ERR_CLAIM_INVALID', `scope ${str(claims.scope)}`);
+    judge.check(
+      5,
+      'scope claim is RFC 6749 §3.3 syntax',
+      typeof claims.scope === 'string' && /^([\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*)?$/.test(claims.scope),
+      'ERR_CLAIM_INVALID',
+      `scope ${str(claims.scope)}`,
+    );
   }
   judge.note(6, jti === undefined ? 'no jti to record' : 'jti not used before', 'skip', 'needs the replay store: the middleware records it on acceptance');
 
@@ -162,7 +222,12 @@ export async function inspect(argv: string[], io: Io, nowMs: () => number = Date
       '',
       formatFindings(judge.findings).trimEnd(),
       '',
-      accepted ? 'nothing judged here refuses it' : `refused: ${judge.findings.filter((f) => f.result === 'fail').map((f) => f.code).join(', ')}`,
+      accepted
+        ? 'nothing judged here refuses it'
+        : `refused: ${judge.findings
+            .filter((f) => f.result === 'fail')
+            .map((f) => f.code)
+            .join(', ')}`,
     ];
     return `${lines.join('\n')}\n`;
   });

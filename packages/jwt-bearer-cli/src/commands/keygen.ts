@@ -47,7 +47,7 @@ export async function keygen(argv: string[], io: Io): Promise<number> {
     'jwks-out': { type: 'string' },
     force: { type: 'boolean' },
   });
-  if (values.help) return io.out(KEYGEN_HELP), EXIT.OK;
+  if (values.help) return (io.out(KEYGEN_HELP), EXIT.OK);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const alg = (option(values, 'alg') ?? 'ES256') as Algorithm;
   if (!SUPPORTED_ALGORITHMS.includes(alg)) throw new UsageError(`--alg must be one of ${SUPPORTED_ALGORITHMS.join(', ')}`);
@@ -75,13 +75,17 @@ export async function keygen(argv: string[], io: Io): Promise<number> {
   if (jwksOut !== undefined) write(jwksOut, `${JSON.stringify(jwks, null, 2)}\n`, force, 0o644);
   if (keyOut !== undefined || jwksOut !== undefined) {
     const written = { alg, kid, ...(keyOut !== undefined ? { keyFile: keyOut } : {}), ...(jwksOut !== undefined ? { jwksFile: jwksOut } : { jwks }) };
-    print(io, json, written, () =>
-      [
-        keyOut !== undefined ? `wrote the ${alg} private key to ${keyOut}` : undefined,
-        jwksOut !== undefined ? `wrote the public JWK Set (kid ${kid}) to ${jwksOut}` : `public JWK Set:\n${JSON.stringify(jwks, null, 2)}`,
-      ]
-        .filter(Boolean)
-        .join('\n') + '\n',
+    print(
+      io,
+      json,
+      written,
+      () =>
+        [
+          keyOut !== undefined ? `wrote the ${alg} private key to ${keyOut}` : undefined,
+          jwksOut !== undefined ? `wrote the public JWK Set (kid ${kid}) to ${jwksOut}` : `public JWK Set:\n${JSON.stringify(jwks, null, 2)}`,
+        ]
+          .filter(Boolean)
+          .join('\n') + '\n',
     );
     return EXIT.OK;
   }

@@ -40,7 +40,7 @@ export function metadataOf(grant: GrantMiddlewareOptions<unknown> | undefined, c
 
 export async function metadata(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { config: { type: 'string' } });
-  if (values.help) return io.out(METADATA_HELP), EXIT.OK;
+  if (values.help) return (io.out(METADATA_HELP), EXIT.OK);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const config = loadConfig(option(values, 'config', true));
   const result = metadataOf(config.grant, config.client);

@@ -1,10 +1,4 @@
-import {
-  createAssertion,
-  JWT_BEARER_CLIENT_ASSERTION_TYPE,
-  JWT_BEARER_GRANT_TYPE,
-  SUPPORTED_ALGORITHMS,
-  type Algorithm,
-} from 'jwt-bearer-core';
+import { createAssertion, JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE, SUPPORTED_ALGORITHMS, type Algorithm } from 'jwt-bearer-core';
 import { EXIT, option, parse, print, seconds, UsageError, type Io } from '../io';
 import { decode } from '../jwt';
 import { readSigningKey } from '../keys';
@@ -55,7 +49,7 @@ export async function mint(argv: string[], io: Io): Promise<number> {
     jti: { type: 'string' },
     claim: { type: 'string', multiple: true },
   });
-  if (values.help) return io.out(MINT_HELP), EXIT.OK;
+  if (values.help) return (io.out(MINT_HELP), EXIT.OK);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values.grant && values.client) throw new UsageError('--grant and --client exclude each other');
   const forClient = values.client === true;

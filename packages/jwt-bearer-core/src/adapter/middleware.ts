@@ -283,7 +283,11 @@ async function readForm(req: IncomingMessage, parsed: unknown, limit: number, us
 /** Refuses a body a parser produced from something other than a form, once we know the request is ours. */
 export function assertForm(form: Pick<RequestForm, 'isForm'>, use: AssertionUse, onError?: (event: RejectionEvent) => void): void {
   if (!form.isForm) {
-    throw report(onError, use, new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: 'parameters were not sent as application/x-www-form-urlencoded' }));
+    throw report(
+      onError,
+      use,
+      new OAuthError('ERR_CONTENT_TYPE_UNSUPPORTED', { use, detail: 'parameters were not sent as application/x-www-form-urlencoded' }),
+    );
   }
 }
 
@@ -307,7 +311,11 @@ export async function issueTokenResponse<Req>(
   }
   const t = token as Partial<TokenResponse> | null;
   if (typeof t !== 'object' || t === null || typeof t.access_token !== 'string' || typeof t.token_type !== 'string') {
-    throw issueTokenFailed(new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' }), issueToken, onError);
+    throw issueTokenFailed(
+      new OAuthError('ERR_INTERNAL', { detail: 'issueToken did not return an object with access_token and token_type' }),
+      issueToken,
+      onError,
+    );
   }
   // RFC 6749 §5.1, DESIGN §8: a scope other than the one requested is stated in the response, and
   // an ID-JAG's always (draft-ietf-oauth-identity-assertion-authz-grant, "Processing Rules"), with

@@ -37,7 +37,11 @@ export function grantMetadata(input: { idJag: boolean; dpopAlgorithms?: readonly
  * The metadata of a client authenticator: `token_endpoint_auth_methods_supported` and
  * `token_endpoint_auth_signing_alg_values_supported` (RFC 8414 §2), in a stable order.
  */
-export function clientMetadata(input: { methods: ReadonlySet<AssertionAuthMethod>; algorithms: ReadonlySet<Algorithm>; order: readonly Algorithm[] }): AuthorizationServerMetadata {
+export function clientMetadata(input: {
+  methods: ReadonlySet<AssertionAuthMethod>;
+  algorithms: ReadonlySet<Algorithm>;
+  order: readonly Algorithm[];
+}): AuthorizationServerMetadata {
   const methods = (['private_key_jwt', 'client_secret_jwt'] as const).filter((m) => input.methods.has(m));
   return frozen({
     token_endpoint_auth_methods_supported: methods,

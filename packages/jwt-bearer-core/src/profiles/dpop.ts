@@ -44,9 +44,7 @@ export function resolveDpopOptions(value: unknown, options: ResolvedOptions): Re
   rejectUnknown(value, ['tokenEndpoint', 'algorithms', 'maxAge'], 'dpop');
   const url = configuredUrl(value.tokenEndpoint, 'dpop.tokenEndpoint');
   const algorithms =
-    value.algorithms === undefined
-      ? [...options.algorithms].filter((a) => ASYMMETRIC_ALGORITHMS.has(a))
-      : algorithmList(value.algorithms, 'dpop.algorithms');
+    value.algorithms === undefined ? [...options.algorithms].filter((a) => ASYMMETRIC_ALGORITHMS.has(a)) : algorithmList(value.algorithms, 'dpop.algorithms');
   // RFC 9449 §4.3 item 6: a proof is signed with an asymmetric algorithm, never a MAC.
   if (algorithms.some((a) => !ASYMMETRIC_ALGORITHMS.has(a))) fail('dpop.algorithms', 'must list asymmetric algorithms only (RFC 9449 §4.3)');
   if (algorithms.length === 0) fail('dpop.algorithms', 'leaves no asymmetric algorithm of the global "algorithms"');

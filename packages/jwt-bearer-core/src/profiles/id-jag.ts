@@ -91,7 +91,7 @@ export function checkSoleAudience(aud: unknown, issuer: string): void {
   if (typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))) {
     reject('ERR_CLAIM_INVALID', 'grant', 'claim "aud" is not a string or an array of strings');
   }
-  reject('ERR_AUDIENCE_INVALID', 'grant', 'ID-JAG aud is not exactly this server\'s issuer identifier');
+  reject('ERR_AUDIENCE_INVALID', 'grant', "ID-JAG aud is not exactly this server's issuer identifier");
 }
 
 /** What the ID-JAG's own claims allow, after {@link checkIdJagClaims}. */

@@ -72,7 +72,11 @@ class ClientChosenKeys implements KeySource {
     } catch (err) {
       if (isOAuthError(err) && err.code === 'ERR_KEY_SOURCE_UNAVAILABLE') {
         const refusedAddress = err.cause instanceof FetchError && err.cause.reason === 'address';
-        throw refused(refusedAddress ? 'ERR_CLIENT_METADATA_URL_REFUSED' : 'ERR_CLIENT_METADATA_UNAVAILABLE', `jwks_uri of the metadata document: ${err.detail}`, err.cause);
+        throw refused(
+          refusedAddress ? 'ERR_CLIENT_METADATA_URL_REFUSED' : 'ERR_CLIENT_METADATA_UNAVAILABLE',
+          `jwks_uri of the metadata document: ${err.detail}`,
+          err.cause,
+        );
       }
       throw err;
     }
@@ -107,9 +111,12 @@ export class ClientMetadataDocuments {
       return v;
     };
     if (o.allow !== undefined && typeof o.allow !== 'function') fail('clientIdMetadataDocuments.allow', 'must be a function (url) => boolean');
-    if (o.lookup !== undefined && typeof o.lookup !== 'function') fail('clientIdMetadataDocuments.lookup', 'must be a function (hostname) => Promise<{ address, family }[]>');
-    if (o.allowPrivateNetwork !== undefined && typeof o.allowPrivateNetwork !== 'boolean') fail('clientIdMetadataDocuments.allowPrivateNetwork', 'must be a boolean');
-    if (o.requestAgent !== undefined && (typeof o.requestAgent !== 'object' || o.requestAgent === null)) fail('clientIdMetadataDocuments.requestAgent', 'must be an https.Agent');
+    if (o.lookup !== undefined && typeof o.lookup !== 'function')
+      fail('clientIdMetadataDocuments.lookup', 'must be a function (hostname) => Promise<{ address, family }[]>');
+    if (o.allowPrivateNetwork !== undefined && typeof o.allowPrivateNetwork !== 'boolean')
+      fail('clientIdMetadataDocuments.allowPrivateNetwork', 'must be a boolean');
+    if (o.requestAgent !== undefined && (typeof o.requestAgent !== 'object' || o.requestAgent === null))
+      fail('clientIdMetadataDocuments.requestAgent', 'must be an https.Agent');
     this.allow = o.allow as ((url: string) => boolean) | undefined;
     this.maxBytes = num('maxBytes', CLIENT_METADATA_DEFAULTS.maxBytes, 1);
     this.timeout = num('timeout', CLIENT_METADATA_DEFAULTS.timeout, 1);
@@ -123,7 +130,15 @@ export class ClientMetadataDocuments {
     // jwksUri, fetched through the address guard.
     this.keySets = new RemoteKeySets({ ...options.jwks, timeout: this.timeout }, options.now, 'client', async (uri) => {
       this.checkUrl(uri, 'jwks_uri', false);
-      return (await fetchJson(uri, { timeout: this.timeout, maxBytes: options.jwks.maxResponseBytes, agent: this.agent, guard, accept: 'application/jwk-set+json, application/json' })).body;
+      return (
+        await fetchJson(uri, {
+          timeout: this.timeout,
+          maxBytes: options.jwks.maxResponseBytes,
+          agent: this.agent,
+          guard,
+          accept: 'application/jwk-set+json, application/json',
+        })
+      ).body;
     });
   }
 
@@ -152,9 +167,11 @@ export class ClientMetadataDocuments {
     // The normal form equals what was sent: WHATWG URL parsing removes "." and ".." segments
     // (also percent-encoded), so any such segment makes the two differ.
     if (!scheme || url.href !== raw) throw refused('ERR_CLIENT_METADATA_URL_REFUSED', `${what} is not an https URL in normal form`);
-    if (url.username !== '' || url.password !== '' || raw.includes('#')) throw refused('ERR_CLIENT_METADATA_URL_REFUSED', `${what} has a user, password or fragment`);
+    if (url.username !== '' || url.password !== '' || raw.includes('#'))
+      throw refused('ERR_CLIENT_METADATA_URL_REFUSED', `${what} has a user, password or fragment`);
     if (document && url.pathname === '/') throw refused('ERR_CLIENT_METADATA_URL_REFUSED', `${what} has no path`);
-    if (document && this.allow && this.allow(raw) !== true) throw refused('ERR_CLIENT_METADATA_URL_REFUSED', `${what} is not allowed by clientIdMetadataDocuments.allow`);
+    if (document && this.allow && this.allow(raw) !== true)
+      throw refused('ERR_CLIENT_METADATA_URL_REFUSED', `${what} is not allowed by clientIdMetadataDocuments.allow`);
   }
 
   /**
@@ -192,7 +209,11 @@ export class ClientMetadataDocuments {
       });
     } catch (err) {
       const address = err instanceof FetchError && err.reason === 'address';
-      throw refused(address ? 'ERR_CLIENT_METADATA_URL_REFUSED' : 'ERR_CLIENT_METADATA_UNAVAILABLE', `metadata document ${url}: ${(err as Error).message}`, err);
+      throw refused(
+        address ? 'ERR_CLIENT_METADATA_URL_REFUSED' : 'ERR_CLIENT_METADATA_UNAVAILABLE',
+        `metadata document ${url}: ${(err as Error).message}`,
+        err,
+      );
     }
     const party = this.compile(url, fetched.body);
     // §4.3: HTTP caching rules within our bounds; errors and invalid documents are never cached.
@@ -231,7 +252,8 @@ export class ClientMetadataDocuments {
       source = new ClientChosenKeys(this.keySets.get(uri));
     } else {
       const set = doc.jwks as JwkSet;
-      if (!isPlainObject(set) || !Array.isArray(set.keys) || set.keys.length > this.options.jwks.maxKeys) invalid(`jwks is not a JWK Set of at most ${this.options.jwks.maxKeys} keys`);
+      if (!isPlainObject(set) || !Array.isArray(set.keys) || set.keys.length > this.options.jwks.maxKeys)
+        invalid(`jwks is not a JWK Set of at most ${this.options.jwks.maxKeys} keys`);
       try {
         source = new StaticKeySource(importJwkSet(set, 'jwks'));
       } catch (err) {

@@ -15,7 +15,8 @@ export function checkFederatedCredentials(value: unknown, where: string): void {
     const at = `${where}[${i}]`;
     if (!isPlainObject(c)) fail(at, 'must be an object');
     for (const key of Object.keys(c)) {
-      if (!['issuer', 'subject', 'subjectPattern', 'claims'].includes(key)) fail(at, `has unknown field "${key}" (known: issuer, subject, subjectPattern, claims)`);
+      if (!['issuer', 'subject', 'subjectPattern', 'claims'].includes(key))
+        fail(at, `has unknown field "${key}" (known: issuer, subject, subjectPattern, claims)`);
     }
     nonEmptyString(c.issuer, `${at}.issuer`);
     if ((c.subject === undefined) === (c.subjectPattern === undefined)) fail(at, 'must have exactly one of subject, subjectPattern');

@@ -59,15 +59,37 @@ export interface FetchedJson {
 // refused as a whole rather than decoded.
 const SPECIAL_USE = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ] as const) {
   SPECIAL_USE.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23],
-  ['2001:db8::', 32], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
 ] as const) {
   SPECIAL_USE.addSubnet(net, prefix, 'ipv6');
 }
@@ -153,7 +175,8 @@ export async function fetchJson(uri: string, options: FetchOptions): Promise<Fet
       // Exactly 200 (RFC 8414 §3.2, OpenID Connect Discovery §4.2, the metadata document draft §4):
       // a redirect is an answer, never followed.
       if (status !== 200) return fail(new FetchError(`answered HTTP ${status}`, 'status'));
-      if (!isJsonType(res.headers['content-type'])) return fail(new FetchError(`content type ${JSON.stringify(String(res.headers['content-type']).slice(0, 64))} is not JSON`, 'type'));
+      if (!isJsonType(res.headers['content-type']))
+        return fail(new FetchError(`content type ${JSON.stringify(String(res.headers['content-type']).slice(0, 64))} is not JSON`, 'type'));
       const length = Number(res.headers['content-length']);
       if (Number.isFinite(length) && length > options.maxBytes) return fail(new FetchError(`body of ${length} bytes exceeds ${options.maxBytes}`, 'size'));
       const chunks: Buffer[] = [];

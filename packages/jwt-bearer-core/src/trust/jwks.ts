@@ -9,8 +9,7 @@ import type { Algorithm, JwksOptions } from '../types';
 import { traceJwksFetch } from '../observe/tracing';
 
 /** {@link JwksOptions} with every default filled in. */
-export type ResolvedJwksOptions = Required<Omit<JwksOptions, 'requestHeaders' | 'requestAgent'>> &
-  Pick<JwksOptions, 'requestHeaders' | 'requestAgent'>;
+export type ResolvedJwksOptions = Required<Omit<JwksOptions, 'requestHeaders' | 'requestAgent'>> & Pick<JwksOptions, 'requestHeaders' | 'requestAgent'>;
 
 export const JWKS_DEFAULTS = {
   timeout: 5000,

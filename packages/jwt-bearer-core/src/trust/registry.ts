@@ -187,7 +187,10 @@ function parseKeys(reg: Record<string, unknown>, checked: Checked, shape: Shape,
       if (needed.length > 0) {
         const bytes = secretBytes(reg[field]);
         const least = Math.min(...needed.map((a) => HMAC_MIN_BYTES[a]!));
-        fail(`${where}.${field}`, `is ${bytes} bytes long; ${needed.join(', ')} need${needed.length === 1 ? 's' : ''} a secret of at least ${least} bytes (RFC 7518 §3.2: at least the hash output)`);
+        fail(
+          `${where}.${field}`,
+          `is ${bytes} bytes long; ${needed.join(', ')} need${needed.length === 1 ? 's' : ''} a secret of at least ${least} bytes (RFC 7518 §3.2: at least the hash output)`,
+        );
       }
     }
     fail(where, 'has no usable algorithm: the global "algorithms", its own "algorithms" and its key type have nothing in common');
@@ -221,12 +224,23 @@ function contentKey(reg: Record<string, unknown>, checked: Checked): string | un
   const field = checked.field;
   const value = reg[field];
   const material =
-    field === 'jwksUri' ? `u${String(value)}`
-      : field === 'discovery' ? `d${String(value)}`
-      : field === 'none' ? undefined
-      : field === 'publicKey' ? (typeof value === 'string' ? `p${value}` : isPlainObject(value) && !(value instanceof KeyObject) ? `k${JSON.stringify(value)}` : undefined)
-      : field === 'jwks' ? (isPlainObject(value) ? `j${JSON.stringify(value)}` : undefined)
-      : secretKey(value);
+    field === 'jwksUri'
+      ? `u${String(value)}`
+      : field === 'discovery'
+        ? `d${String(value)}`
+        : field === 'none'
+          ? undefined
+          : field === 'publicKey'
+            ? typeof value === 'string'
+              ? `p${value}`
+              : isPlainObject(value) && !(value instanceof KeyObject)
+                ? `k${JSON.stringify(value)}`
+                : undefined
+            : field === 'jwks'
+              ? isPlainObject(value)
+                ? `j${JSON.stringify(value)}`
+                : undefined
+              : secretKey(value);
   if (material === undefined) return undefined;
   return `${checked.id}\u0000${checked.own === undefined ? '*' : [...checked.own].join(',')}\u0000${material}`;
 }
@@ -306,10 +320,12 @@ export class Trust<R extends Registration> {
     const ms = this.options.lookupTimeout;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new OAuthError('ERR_TRUST_LOOKUP_FAILED', {
-          use: this.options.use,
-          detail: `${this.shape.listOption} lookup did not answer within lookupTimeout (${ms} ms)`,
-        }));
+        reject(
+          new OAuthError('ERR_TRUST_LOOKUP_FAILED', {
+            use: this.options.use,
+            detail: `${this.shape.listOption} lookup did not answer within lookupTimeout (${ms} ms)`,
+          }),
+        );
       }, ms);
       timer.unref?.();
       Promise.resolve(lookup).then(
@@ -364,7 +380,11 @@ export class Trust<R extends Registration> {
   }
 
   private lookupFailed(err: unknown): OAuthError {
-    return new OAuthError('ERR_TRUST_LOOKUP_FAILED', { use: this.options.use, detail: `${this.shape.listOption} lookup failed: ${errorMessage(err)}`, cause: err });
+    return new OAuthError('ERR_TRUST_LOOKUP_FAILED', {
+      use: this.options.use,
+      detail: `${this.shape.listOption} lookup failed: ${errorMessage(err)}`,
+      cause: err,
+    });
   }
 }
 

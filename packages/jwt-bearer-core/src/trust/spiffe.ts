@@ -36,7 +36,14 @@ export function parseSpiffeId(id: string): { trustDomain: string; path: string }
   const trustDomain = slash < 0 ? rest : rest.slice(0, slash);
   const path = slash < 0 ? '' : rest.slice(slash);
   if (!TRUST_DOMAIN.test(trustDomain)) return undefined;
-  if (path !== '' && !path.slice(1).split('/').every((s) => SEGMENT.test(s) && s !== '.' && s !== '..')) return undefined;
+  if (
+    path !== '' &&
+    !path
+      .slice(1)
+      .split('/')
+      .every((s) => SEGMENT.test(s) && s !== '.' && s !== '..')
+  )
+    return undefined;
   return { trustDomain, path };
 }
 
@@ -83,7 +90,8 @@ export class SpiffeTrust {
     list.forEach((d: unknown, i) => {
       const at = `spiffe.trustDomains[${i}]`;
       if (!isPlainObject(d)) fail(at, 'must be an object');
-      for (const key of Object.keys(d)) if (!['trustDomain', 'bundleEndpoint', 'jwks'].includes(key)) fail(at, `has unknown field "${key}" (known: trustDomain, bundleEndpoint, jwks)`);
+      for (const key of Object.keys(d))
+        if (!['trustDomain', 'bundleEndpoint', 'jwks'].includes(key)) fail(at, `has unknown field "${key}" (known: trustDomain, bundleEndpoint, jwks)`);
       const name = nonEmptyString(d.trustDomain, `${at}.trustDomain`);
       if (!TRUST_DOMAIN.test(name)) fail(`${at}.trustDomain`, 'must be a trust domain name (lower-case letters, digits, ".", "-", "_")');
       if (this.domains.has(name)) fail(`${at}.trustDomain`, `repeats ${JSON.stringify(name)}`);
@@ -94,7 +102,15 @@ export class SpiffeTrust {
       } else {
         source = new StaticKeySource(importJwkSet(bundleKeys(d.jwks), `jwt-bearer: option "${at}.jwks" (its keys with use "jwt-svid")`));
       }
-      this.domains.set(name, { id: `spiffe://${name}`, registration: { trustDomain: name }, source, algorithms, symmetric: false, allowReuse: false, maxLifetime: options.maxLifetime });
+      this.domains.set(name, {
+        id: `spiffe://${name}`,
+        registration: { trustDomain: name },
+        source,
+        algorithms,
+        symmetric: false,
+        allowReuse: false,
+        maxLifetime: options.maxLifetime,
+      });
     });
     if (Array.isArray(clients)) {
       this.bySpiffeId = new Map();

@@ -96,7 +96,8 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     // is never accepted, so it gets no such hint.
     let hint = '';
     if (ours) hint = '; audienceMode "legacy" accepts it (it is one of "audiences")';
-    else if (values.length === 1) hint = `; if it is this server's token endpoint URL, add it to "audiences"${mode === 'strict' ? ' with audienceMode "legacy"' : ''}`;
+    else if (values.length === 1)
+      hint = `; if it is this server's token endpoint URL, add it to "audiences"${mode === 'strict' ? ' with audienceMode "legacy"' : ''}`;
     else if (mode === 'legacy') hint = '; it also names another server, which legacy mode does not accept either';
     reject('ERR_AUDIENCE_INVALID', use, `aud ${describe(aud)} is not exactly the issuer identifier (RFC 10070)${hint}`);
   }
@@ -132,7 +133,8 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     seen.subject = sub;
     if (typeof payload.iss === 'string') seen.issuer = payload.iss;
     // RFC 7521 §4.2: a client_id parameter must name the client of the assertion.
-    if (clientIdParam !== undefined && clientIdParam !== sub) reject('ERR_CLIENT_ID_MISMATCH', use, `client_id ${describe(clientIdParam)} but sub ${describe(sub)}`);
+    if (clientIdParam !== undefined && clientIdParam !== sub)
+      reject('ERR_CLIENT_ID_MISMATCH', use, `client_id ${describe(clientIdParam)} but sub ${describe(sub)}`);
     const spec = checkHeader(decoded, resolved, CLIENT_TYPES);
     const iss = stringClaim(payload, 'iss', use, true)!;
     if (iss !== sub) reject('ERR_ISSUER_MISMATCH', use, `iss ${describe(iss)} differs from sub ${describe(sub)}`);
@@ -211,7 +213,11 @@ export function createClientAuthenticator(options: ClientAuthenticatorOptions): 
     }
     const ttl = checkTimes(payload, resolved, fed.maxLifetime);
     if (!matchCredential(client.registration.federatedCredentials, iss, sub, payload)) {
-      reject('ERR_FEDERATED_CREDENTIAL_MISMATCH', use, `no federated credential of ${describe(clientIdParam)} matches iss ${describe(iss)} sub ${describe(sub)}`);
+      reject(
+        'ERR_FEDERATED_CREDENTIAL_MISMATCH',
+        use,
+        `no federated credential of ${describe(clientIdParam)} matches iss ${describe(iss)} sub ${describe(sub)}`,
+      );
     }
     if (!fed.allowReuse) {
       const jti = stringClaim(payload, 'jti', use, resolved.requireJti);
@@ -340,7 +346,8 @@ function withChallenge(err: unknown, request: TokenRequest, realm: string, unifo
 export function clientAuthenticationRequired(request: TokenRequest, issuer: string): OAuthError {
   return new OAuthError('ERR_CLIENT_AUTH_REQUIRED', {
     use: 'client',
-    detail: header(request, 'authorization') !== undefined ? 'request used the Authorization header, not a client assertion' : 'request has no client assertion',
+    detail:
+      header(request, 'authorization') !== undefined ? 'request used the Authorization header, not a client assertion' : 'request has no client assertion',
     headers: challengeHeaders(request, issuer),
   });
 }

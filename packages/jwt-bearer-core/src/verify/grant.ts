@@ -8,20 +8,19 @@ import { seeHeader, traceVerification, verificationChannel } from '../observe/tr
 import { formBody, param, parseScope } from '../http/request';
 import { issuerTrust } from '../trust/registry';
 import { grantMetadata } from '../http/metadata';
-import { checkIdJagClaims, checkSoleAudience, ID_JAG_TYPES, isIdJag, requireAuthenticatedClient, resolveResourcePolicy, resourceParameters } from '../profiles/id-jag';
+import {
+  checkIdJagClaims,
+  checkSoleAudience,
+  ID_JAG_TYPES,
+  isIdJag,
+  requireAuthenticatedClient,
+  resolveResourcePolicy,
+  resourceParameters,
+} from '../profiles/id-jag';
 import { claimProof, readDpopProof, resolveDpopOptions } from '../profiles/dpop';
 import { describe } from '../describe';
 import type { AssertionUse } from '../errors';
-import type {
-  AssertionClaims,
-  AssertionHeader,
-  GrantContext,
-  GrantPrincipal,
-  GrantProfile,
-  GrantVerifier,
-  GrantVerifierOptions,
-  TokenRequest,
-} from '../types';
+import type { AssertionClaims, AssertionHeader, GrantContext, GrantPrincipal, GrantProfile, GrantVerifier, GrantVerifierOptions, TokenRequest } from '../types';
 
 /** `typ` values a grant assertion may carry (lower case). Explicitly typed other JWTs are refused. */
 const GRANT_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt', 'jose', 'application/jose']);
@@ -44,11 +43,21 @@ export const scopeToReport = new WeakSet<GrantPrincipal>();
  * @param claimed - the signed `scope` claim's tokens, if the assertion had one
  * @param allowed - the trusted issuer's `scopes`, if configured
  */
-export function grantedScope(requested: string[] | undefined, claimed: string[] | undefined, allowed: readonly string[] | undefined, use: AssertionUse, iss: string): string[] {
+export function grantedScope(
+  requested: string[] | undefined,
+  claimed: string[] | undefined,
+  allowed: readonly string[] | undefined,
+  use: AssertionUse,
+  iss: string,
+): string[] {
   if (requested !== undefined && claimed !== undefined) {
     const granted = requested.filter((s) => claimed.includes(s) && (allowed === undefined || allowed.includes(s)));
     if (granted.length === 0) {
-      reject('ERR_SCOPE_INVALID', use, `scope parameter ${describe(requested.join(' '))} leaves nothing of the signed scope claim ${describe(claimed.join(' '))}${allowed === undefined ? '' : ` within the scopes of issuer ${describe(iss)}`}`);
+      reject(
+        'ERR_SCOPE_INVALID',
+        use,
+        `scope parameter ${describe(requested.join(' '))} leaves nothing of the signed scope claim ${describe(claimed.join(' '))}${allowed === undefined ? '' : ` within the scopes of issuer ${describe(iss)}`}`,
+      );
     }
     return granted;
   }
@@ -166,7 +175,7 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
     if (grant?.jkt !== undefined) {
       if (!dpop) reject('ERR_CONFIRMATION_UNSUPPORTED', use, 'the ID-JAG has cnf.jkt and option "dpop" is not configured');
       if (!proof) reject('ERR_DPOP_PROOF_REQUIRED', use, 'the ID-JAG has cnf.jkt and the request has no DPoP proof');
-      if (proof.proof.jkt !== grant.jkt) reject('ERR_DPOP_KEY_MISMATCH', use, 'the DPoP proof key is not the ID-JAG\'s cnf.jkt');
+      if (proof.proof.jkt !== grant.jkt) reject('ERR_DPOP_KEY_MISMATCH', use, "the DPoP proof key is not the ID-JAG's cnf.jkt");
     }
 
     // Replay, last: the proof first (a client makes a new one per request anyway), then the

@@ -129,7 +129,14 @@ async function verifyOffThread(
  * its key) gets one chance to refresh, within its cooldown, and the new keys one try; otherwise,
  * or when that fails too, the signature is invalid.
  */
-function retryOrReject(party: Party<unknown>, spec: AlgorithmSpec, decoded: DecodedAssertion, options: ResolvedOptions, selection: Selection, retried: boolean): Promise<void> {
+function retryOrReject(
+  party: Party<unknown>,
+  spec: AlgorithmSpec,
+  decoded: DecodedAssertion,
+  options: ResolvedOptions,
+  selection: Selection,
+  retried: boolean,
+): Promise<void> {
   const next = retried ? undefined : party.source.refreshForFailure?.(spec, decoded.header, selection);
   if (next === undefined) signatureInvalid(party, spec, options, selection);
   return next.then((fresh) => {
@@ -168,7 +175,11 @@ export function checkTimes(payload: Record<string, unknown>, options: ResolvedOp
   if (iat !== undefined) {
     if (iat > now + tolerance) reject('ERR_ASSERTION_ISSUED_IN_FUTURE', use, `iat ${iat} is in the future (now ${Math.floor(now)})`);
     if (now - iat > maxLifetime + tolerance) {
-      reject('ERR_ASSERTION_LIFETIME_EXCEEDED', use, `iat ${iat} is more than ${maxLifetime} s ago (maxLifetime; a client that re-sends one assertion longer, such as MSAL for 600 s, needs a per-party maxLifetime and allowReuse)`);
+      reject(
+        'ERR_ASSERTION_LIFETIME_EXCEEDED',
+        use,
+        `iat ${iat} is more than ${maxLifetime} s ago (maxLifetime; a client that re-sends one assertion longer, such as MSAL for 600 s, needs a per-party maxLifetime and allowReuse)`,
+      );
     }
     end = Math.min(exp, iat + maxLifetime);
   } else if (exp - now > maxLifetime + tolerance) {
@@ -202,7 +213,11 @@ export async function claimJti(options: ResolvedOptions, iss: string, jti: strin
     });
   }
   if (first !== true) {
-    reject('ERR_ASSERTION_REPLAYED', use, `jti ${describe(jti)} of ${describe(iss)} was already used (a client that re-sends one assertion, such as MSAL, needs allowReuse on its registration)`);
+    reject(
+      'ERR_ASSERTION_REPLAYED',
+      use,
+      `jti ${describe(jti)} of ${describe(iss)} was already used (a client that re-sends one assertion, such as MSAL, needs allowReuse on its registration)`,
+    );
   }
 }
 
