@@ -40,10 +40,13 @@ const config: Config = {
     {
       ...shared,
       displayName: 'cross-package',
-      rootDir: 'test',
-      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/../tsconfig.jest.json' }] },
-      moduleNameMapper: Object.fromEntries(Object.entries(shared.moduleNameMapper).map(([k, v]) => [k, v.replace('<rootDir>/..', '<rootDir>/../packages')])),
-      testMatch: ['<rootDir>/**/*.test.ts'],
+      // The repository root, not test/: coverage is collected from files under the project's root
+      // directory, so with test/ as root these suites counted for no package's coverage.
+      rootDir: '.',
+      roots: ['<rootDir>/test'],
+      transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
+      moduleNameMapper: Object.fromEntries(Object.entries(shared.moduleNameMapper).map(([k, v]) => [k, v.replace('<rootDir>/..', '<rootDir>/packages')])),
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
     },
   ],
   // Coverage by default (the README's test command); JEST_COVERAGE=0 skips it, as CI does on all
