@@ -15,7 +15,8 @@ function deep(depth: number): unknown {
 
 describe('describe(): bounded descriptions of untrusted values (DESIGN §9, issue 12 finding 1)', () => {
   it('describes a 6,000-deep array without overflowing the stack, in a bounded string', () => {
-    expect(() => JSON.stringify(deep(200_000))).toThrow(RangeError);
+    // JSON.stringify of such a value overflows the stack on Node.js 20–24 (Node.js 26's V8 no longer
+    // recurses there); describe() must be bounded whatever the runtime does.
     const text = describeValue(deep(200_000));
     expect(text).toBe('[[[…]]]');
     expect(text.length).toBeLessThanOrEqual(DESCRIBE_MAX_LENGTH + 1);
