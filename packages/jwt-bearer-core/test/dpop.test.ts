@@ -72,4 +72,57 @@ describe('DPoP proofs in the core (RFC 9449 §4.3)', () => {
       'Ed25519',
     ]);
   });
+
+  it('RFC 7517 §4.2–4.4: a key seen before is still refused when its jwk restricts it (alg, use, key_ops)', async () => {
+    // The first proof imports the key and remembers it by thumbprint.
+    await expect(verifier.verify(request(proof()))).resolves.toHaveProperty('dpop');
+    const restricted = (member: Record<string, unknown>) =>
+      signJws(
+        { typ: 'dpop+jwt', alg: 'ES256', jwk: { ...client.publicJwk, ...member } },
+        { jti: `p-${Math.random()}`, htm: 'POST', htu: TOKEN_ENDPOINT, iat: nowSeconds() },
+        client.privateKey,
+      );
+    for (const member of [{ alg: 'ES384' }, { use: 'enc' }, { key_ops: ['encrypt'] }]) {
+      await expect(verifier.verify(request(restricted(member)))).rejects.toMatchObject({
+        code: 'ERR_DPOP_PROOF_INVALID',
+        detail: expect.stringContaining('jwk is not a public ES256 key'),
+      });
+    }
+    // The members that allow it, written out, change nothing.
+    await expect(verifier.verify(request(restricted({ alg: 'ES256', use: 'sig', key_ops: ['verify'] })))).resolves.toHaveProperty('dpop');
+  });
+
+  it('RFC 9449 §4.3 item 8: a proof signed by another key than its jwk fails, also once that jwk is known', async () => {
+    const other = ecKeyPair();
+    const forged = signJws(
+      { typ: 'dpop+jwt', alg: 'ES256', jwk: client.publicJwk },
+      { jti: `p-${Math.random()}`, htm: 'POST', htu: TOKEN_ENDPOINT, iat: nowSeconds() },
+      other.privateKey,
+    );
+    await expect(verifier.verify(request(proof()))).resolves.toHaveProperty('dpop');
+    await expect(verifier.verify(request(forged))).rejects.toMatchObject({
+      code: 'ERR_DPOP_PROOF_INVALID',
+      detail: expect.stringContaining('signature does not verify'),
+    });
+  });
+
+  it("RFC 9449 §4.3 item 8: on libuv's thread pool (offload 'always') a proof is checked the same way", async () => {
+    const offloaded = createGrantVerifier({
+      issuer: ISSUER,
+      issuers: [{ issuer: GRANT_ISSUER, publicKey: idp.publicPem }],
+      dpop: { tokenEndpoint: TOKEN_ENDPOINT, maxAge: 30 },
+      offload: 'always',
+    });
+    const principal = await offloaded.verify(request(proof()));
+    expect(principal.dpop).toEqual({ jkt: jwkThumbprint(client.publicJwk) });
+    const valid = proof();
+    const tampered = `${valid.slice(0, -4)}${valid.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    await expect(offloaded.verify(request(tampered))).rejects.toMatchObject({ code: 'ERR_DPOP_PROOF_INVALID', error: 'invalid_dpop_proof' });
+  });
+
+  it('RFC 9449 §4.3 item 10: htu is compared after normalisation, so a spelling the parser folds is accepted', async () => {
+    const upper = TOKEN_ENDPOINT.replace('https://', 'HTTPS://');
+    await expect(verifier.verify(request(proof({ htu: `${upper}?x=1#f` })))).resolves.toHaveProperty('dpop');
+    await expect(verifier.verify(request(proof({ htu: `${TOKEN_ENDPOINT}/other` })))).rejects.toMatchObject({ code: 'ERR_DPOP_PROOF_INVALID' });
+  });
 });

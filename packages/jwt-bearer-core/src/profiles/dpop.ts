@@ -4,6 +4,7 @@
  * thumbprint, which binds the access token: `cnf.jkt`).
  */
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { OAuthError, isOAuthError } from '../errors';
 import { ALGORITHMS, isAlgorithm } from '../jose/algorithms';
 import { decodeAssertion } from '../jose/jws';
@@ -11,7 +12,7 @@ import { header as headerValue } from '../http/request';
 import { algorithmList, fail, isPlainObject, rejectUnknown, type ResolvedOptions } from '../options';
 import { configuredUrl } from '../trust/url';
 import { ReplayStoreFullError } from '../replay/memory-store';
-import { ASYMMETRIC_ALGORITHMS, importJwk } from '../trust/keys';
+import { ASYMMETRIC_ALGORITHMS, importJwk, type KeyEntry } from '../trust/keys';
 import type { Algorithm, TokenRequest } from '../types';
 
 /** The checked `dpop` option. */
@@ -20,7 +21,16 @@ export interface ResolvedDpop {
   readonly htu: string;
   readonly algorithms: readonly Algorithm[];
   readonly maxAge: number;
+  /**
+   * Proof keys already imported, by RFC 7638 thumbprint. A client signs every proof of a session
+   * with one key, so importing its JWK (the costliest step after the signature) happens once;
+   * the thumbprint covers every member that defines the key, so a hit is the same public key.
+   */
+  readonly keys: LRUCache<string, KeyEntry>;
 }
+
+/** Proof keys remembered per verifier ({@link ResolvedDpop.keys}); a few hundred bytes each. */
+export const DPOP_KEYS_CACHED = 1000;
 
 /** A verified proof. */
 export interface DpopProof {
@@ -50,7 +60,12 @@ export function resolveDpopOptions(value: unknown, options: ResolvedOptions): Re
   if (algorithms.length === 0) fail('dpop.algorithms', 'leaves no asymmetric algorithm of the global "algorithms"');
   const maxAge = value.maxAge ?? 60;
   if (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge < 1) fail('dpop.maxAge', 'must be a number ≥ 1 (seconds)');
-  return Object.freeze({ htu: withoutQueryAndFragment(url), algorithms: Object.freeze(algorithms), maxAge });
+  return Object.freeze({
+    htu: withoutQueryAndFragment(url),
+    algorithms: Object.freeze(algorithms),
+    maxAge,
+    keys: new LRUCache<string, KeyEntry>({ max: DPOP_KEYS_CACHED }),
+  });
 }
 
 function withoutQueryAndFragment(url: URL): string {
@@ -61,16 +76,62 @@ function invalid(detail: string): never {
   throw new OAuthError('ERR_DPOP_PROOF_INVALID', { detail });
 }
 
-/** RFC 7638 §3: the SHA-256 thumbprint of a public JWK's required members, base64url. */
-export function jwkThumbprint(jwk: Record<string, unknown>): string {
+/**
+ * RFC 7638 §3.2: the required members of a public JWK, in the order they are hashed. Throws a
+ * `TypeError` for an unsupported `kty` or a required member that is not a string.
+ */
+function thumbprintMembers(jwk: Record<string, unknown>): Record<string, string> {
   const members = THUMBPRINT_MEMBERS[jwk.kty as string];
   if (!members) throw new TypeError('unsupported kty');
-  const canonical: Record<string, unknown> = {};
+  const canonical: Record<string, string> = {};
   for (const m of members) {
-    if (typeof jwk[m] !== 'string') throw new TypeError(`member "${m}" is not a string`);
-    canonical[m] = jwk[m];
+    const value = jwk[m];
+    if (typeof value !== 'string') throw new TypeError(`member "${m}" is not a string`);
+    canonical[m] = value;
   }
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url');
+  return canonical;
+}
+
+function sha256Thumbprint(members: Record<string, string>): string {
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+/** RFC 7638 §3: the SHA-256 thumbprint of a public JWK's required members, base64url. */
+export function jwkThumbprint(jwk: Record<string, unknown>): string {
+  return sha256Thumbprint(thumbprintMembers(jwk));
+}
+
+/**
+ * The proof key for `alg`, imported once per thumbprint. The cached entry is imported from the
+ * required members alone; the members that restrict a key's use (`alg`, `use`, `key_ops`) are
+ * checked on every proof, as {@link importJwk} would check them.
+ */
+function proofKey(jwk: Record<string, unknown>, alg: Algorithm, dpop: ResolvedDpop): { entry: KeyEntry; jkt: string } {
+  let members: Record<string, string>;
+  try {
+    members = thumbprintMembers(jwk);
+  } catch {
+    invalid(`jwk is not a public ${alg} key`);
+  }
+  const jkt = sha256Thumbprint(members);
+  let entry = dpop.keys.get(jkt);
+  if (entry === undefined) {
+    entry = importJwk(members);
+    if (entry !== undefined) dpop.keys.set(jkt, entry);
+  }
+  const restricted =
+    (jwk.alg !== undefined && jwk.alg !== alg) ||
+    (jwk.use !== undefined && jwk.use !== 'sig') ||
+    (Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify'));
+  if (entry === undefined || restricted || !entry.algorithms.has(alg)) invalid(`jwk is not a public ${alg} key`);
+  return { entry, jkt };
+}
+
+/** A proof read and checked, its signature included. */
+export interface ReadProof {
+  proof: DpopProof;
+  jti: string;
+  ttl: number;
 }
 
 /**
@@ -78,8 +139,11 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
  * items 1–11 (no server nonce: item 12 applies only to servers that send one). Returns
  * `undefined` when the request has no `DPoP` header. It does not record the `jti`: the caller
  * does that with {@link claimProof} last, after every other check passed.
+ *
+ * The signature is checked last, through the verifier's offloader like an assertion's: a promise
+ * only when it runs on the thread pool, so a proof checked on the event loop costs no microtask.
  */
-export function readDpopProof(request: TokenRequest, dpop: ResolvedDpop, options: ResolvedOptions): { proof: DpopProof; jti: string; ttl: number } | undefined {
+export function readDpopProof(request: TokenRequest, dpop: ResolvedDpop, options: ResolvedOptions): ReadProof | Promise<ReadProof> | undefined {
   const raw = request?.headers?.dpop;
   if (raw === undefined) return undefined;
   // §4.3 item 1: exactly one DPoP header (Node joins repeated ones with ", ", which no JWS contains).
@@ -104,45 +168,50 @@ export function readDpopProof(request: TokenRequest, dpop: ResolvedDpop, options
   const jwk = header.jwk;
   if (!isPlainObject(jwk)) invalid('jwk header is missing or not an object');
   for (const member of PRIVATE_MEMBERS) if (member in jwk) invalid(`jwk has the private or symmetric member "${member}"`);
-  const entry = importJwk(jwk);
-  if (!entry || !entry.algorithms.has(alg)) invalid(`jwk is not a public ${alg} key`);
-  // §4.3 item 8: the signature verifies with that key.
-  let valid: boolean;
-  try {
-    valid = ALGORITHMS[alg].verify(entry.key, decoded.signingInput, decoded.signature);
-  } catch {
-    valid = false;
-  }
-  if (!valid) invalid('signature does not verify with the jwk header');
+  const { entry, jkt } = proofKey(jwk, alg, dpop);
   // §4.3 item 3: jti, htm, htu, iat present; item 9: htm; item 10: htu without query and fragment.
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) invalid('jti is missing or not a string of at most 256 characters');
   if (payload.htm !== 'POST') invalid('htm is not POST');
   const htu = payload.htu;
   if (typeof htu !== 'string') invalid('htu is missing or not a string');
-  let target: URL;
-  try {
-    target = new URL(htu);
-  } catch {
-    invalid('htu is not an absolute URL');
+  // The configured form is already normalised: a client that sends exactly it needs no parse.
+  if (htu !== dpop.htu) {
+    let target: URL;
+    try {
+      target = new URL(htu);
+    } catch {
+      invalid('htu is not an absolute URL');
+    }
+    if (withoutQueryAndFragment(target) !== dpop.htu) invalid('htu does not name this token endpoint');
   }
-  if (withoutQueryAndFragment(target) !== dpop.htu) invalid('htu does not name this token endpoint');
   // §4.3 item 11: created within an acceptable window.
   const iat = payload.iat;
   if (typeof iat !== 'number' || !Number.isFinite(iat)) invalid('iat is missing or not a NumericDate');
   const now = options.now() / 1000;
   if (iat > now + options.clockTolerance) invalid('iat is in the future');
   if (now - iat > dpop.maxAge) invalid(`iat is more than ${dpop.maxAge} s ago`);
-  let jkt: string;
-  try {
-    jkt = jwkThumbprint(jwk);
-  } catch (err) {
-    invalid(`jwk thumbprint: ${(err as Error).message}`);
-  }
   // The proof stays acceptable until iat + maxAge: remember its jti that long.
-  const ttl = Math.max(1, Math.ceil(iat + dpop.maxAge - now));
-  return { proof: { jkt }, jti, ttl };
+  const read: ReadProof = { proof: { jkt }, jti, ttl: Math.max(1, Math.ceil(iat + dpop.maxAge - now)) };
+
+  // §4.3 item 8: the signature verifies with that key.
+  const spec = ALGORITHMS[alg];
+  if (spec.verifyOffThread && options.offloader.start()) {
+    return spec
+      .verifyOffThread(entry.key, decoded.signingInput, decoded.signature)
+      .finally(() => options.offloader.done())
+      .then((valid) => (valid ? read : invalid(SIGNATURE_INVALID)));
+  }
+  let valid: boolean;
+  try {
+    valid = spec.verify(entry.key, decoded.signingInput, decoded.signature);
+  } catch {
+    valid = false;
+  }
+  return valid ? read : invalid(SIGNATURE_INVALID);
 }
+
+const SIGNATURE_INVALID = 'signature does not verify with the jwk header';
 
 /**
  * Records a proof's `jti` (RFC 9449 §11.1): single use per key. The key's thumbprint is part of

@@ -171,7 +171,8 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
 
     // RFC 9449 §4.3 at the token endpoint: any grant may carry a proof; an ID-JAG bound by
     // cnf.jkt requires one for that very key ("Proof-of-Possession During ID-JAG Exchange").
-    const proof = dpop ? readDpopProof(request, dpop, resolved) : undefined;
+    const reading = dpop ? readDpopProof(request, dpop, resolved) : undefined;
+    const proof = reading instanceof Promise ? await reading : reading;
     if (grant?.jkt !== undefined) {
       if (!dpop) reject('ERR_CONFIRMATION_UNSUPPORTED', use, 'the ID-JAG has cnf.jkt and option "dpop" is not configured');
       if (!proof) reject('ERR_DPOP_PROOF_REQUIRED', use, 'the ID-JAG has cnf.jkt and the request has no DPoP proof');
