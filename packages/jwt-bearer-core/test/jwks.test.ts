@@ -247,6 +247,26 @@ describe('fetching and caching a JWK Set (DESIGN §6)', () => {
     agent.destroy();
   });
 
+  it('takes a key set from any 2xx with any content type (as jwks-rsa did), but never follows a redirect', async () => {
+    let answer: { status: number; type: string; location?: string } = { status: 203, type: 'text/plain' };
+    const odd = http.createServer((_req, res) => {
+      res.writeHead(answer.status, { 'content-type': answer.type, ...(answer.location ? { location: answer.location } : {}) });
+      res.end(answer.status < 300 ? JSON.stringify({ keys: [jwkWithKid(keyA, 'a')] }) : '');
+    });
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    const oddUrl = `http://127.0.0.1:${(odd.address() as import('node:net').AddressInfo).port}/jwks`;
+    try {
+      const clock = new Clock();
+      await expect(verify(authenticator(clock, {}, oddUrl), clock, 'a')).resolves.toMatchObject({ clientId: CLIENT_ID });
+      answer = { status: 302, type: 'application/json', location: server.url };
+      const err = await expectRejected(verify(authenticator(clock, {}, oddUrl), clock, 'a'), 'ERR_KEY_SOURCE_UNAVAILABLE', 'temporarily_unavailable', 503);
+      expect(err.detail).toMatch(/HTTP 302/);
+      expect(server.requests).toBe(0);
+    } finally {
+      await new Promise((resolve) => odd.close(resolve));
+    }
+  });
+
   it('works for grant issuers with a jwksUri', async () => {
     const clock = new Clock();
     const grants = createGrantVerifier({ issuer: ISSUER, issuers: [{ issuer: GRANT_ISSUER, jwksUri: server.url }], now: clock.now, jwksOptions: SMALL });

@@ -4,9 +4,10 @@ import * as https from 'node:https';
 import { BlockList, isIP } from 'node:net';
 
 /**
- * The HTTP GET every key source of this folder uses for documents (discovery documents, client
- * ID metadata documents, SPIFFE bundles, key sets named in metadata documents): JSON only,
- * 200 only, never a redirect, a deadline on the whole exchange and a cap on the body. With a
+ * The HTTP GET every key source of this folder uses (discovery documents, client ID metadata
+ * documents, SPIFFE bundles, JWK Sets): JSON only, 200 only, never a redirect, a deadline on the
+ * whole exchange (not only socket idleness, so a server that drips a byte a second still fails)
+ * and a cap on the body, so no endpoint can hold a request or memory hostage. With a
  * `guard`, the host is resolved first and every address it resolves to must be a public one
  * (RFC 6890 special-use addresses refused), and the connection goes to the very address that
  * was checked: no second resolution a rebinding name server could answer differently.
@@ -47,6 +48,12 @@ export interface FetchOptions {
   accept?: string;
   /** Resolve and check the address before connecting (URLs a client chose). */
   guard?: { lookup: Lookup; allowPrivateNetwork: boolean };
+  /**
+   * Accept any 2xx status and any content type (a configured JWK Set URI: jwks-rsa never checked
+   * either, and key set endpoints answer `text/plain` or 203 in the wild). Default: exactly 200
+   * with a JSON media type, as the metadata specifications require.
+   */
+  lenient?: boolean;
 }
 
 export interface FetchedJson {
@@ -174,8 +181,8 @@ export async function fetchJson(uri: string, options: FetchOptions): Promise<Fet
       const status = res.statusCode ?? 0;
       // Exactly 200 (RFC 8414 §3.2, OpenID Connect Discovery §4.2, the metadata document draft §4):
       // a redirect is an answer, never followed.
-      if (status !== 200) return fail(new FetchError(`answered HTTP ${status}`, 'status'));
-      if (!isJsonType(res.headers['content-type']))
+      if (options.lenient ? status < 200 || status >= 300 : status !== 200) return fail(new FetchError(`answered HTTP ${status}`, 'status'));
+      if (!options.lenient && !isJsonType(res.headers['content-type']))
         return fail(new FetchError(`content type ${JSON.stringify(String(res.headers['content-type']).slice(0, 64))} is not JSON`, 'type'));
       const length = Number(res.headers['content-length']);
       if (Number.isFinite(length) && length > options.maxBytes) return fail(new FetchError(`body of ${length} bytes exceeds ${options.maxBytes}`, 'size'));

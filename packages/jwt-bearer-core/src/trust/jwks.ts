@@ -1,5 +1,3 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { JwksClient } from 'jwks-rsa';
 import { LRUCache } from 'lru-cache';
 import type { AlgorithmSpec } from '../jose/algorithms';
@@ -7,6 +5,7 @@ import { OAuthError, type AssertionUse } from '../errors';
 import { ASYMMETRIC_ALGORITHMS, importJwks, KeyTable, noUsableKey, type KeyHint, type KeySource, type Selection } from './keys';
 import type { Algorithm, JwksOptions } from '../types';
 import { traceJwksFetch } from '../observe/tracing';
+import { fetchJson } from './fetch';
 
 /** {@link JwksOptions} with every default filled in. */
 export type ResolvedJwksOptions = Required<Omit<JwksOptions, 'requestHeaders' | 'requestAgent'>> & Pick<JwksOptions, 'requestHeaders' | 'requestAgent'>;
@@ -26,72 +25,21 @@ class JwksFetchError extends Error {
   override name = 'JwksFetchError';
 }
 
-/**
- * GET with a deadline on the whole exchange (not only socket idleness, so a server that drips a
- * byte a second still fails) and a cap on the body, so a key set endpoint cannot hold a request
- * or memory hostage.
- */
-function boundedFetch(uri: string, options: ResolvedJwksOptions): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    let url: URL;
-    try {
-      url = new URL(uri);
-    } catch {
-      reject(new JwksFetchError('invalid JWKS URI'));
-      return;
-    }
-    const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.get(
-      url,
-      {
-        headers: { accept: 'application/json, application/jwk-set+json', ...options.requestHeaders },
-        ...(options.requestAgent ? { agent: options.requestAgent as http.Agent } : {}),
-      },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          res.resume();
-          fail(new JwksFetchError(`JWKS endpoint answered HTTP ${status}`));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > options.maxResponseBytes) {
-            fail(new JwksFetchError(`JWKS response exceeds ${options.maxResponseBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          if (done) return;
-          try {
-            const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            finish();
-            resolve(body);
-          } catch {
-            fail(new JwksFetchError('JWKS response is not JSON'));
-          }
-        });
-        res.on('error', (err) => fail(err));
-      },
-    );
-    let done = false;
-    const timer = setTimeout(() => fail(new JwksFetchError(`JWKS fetch took longer than ${options.timeout} ms`)), options.timeout);
-    timer.unref();
-    function finish(): void {
-      done = true;
-      clearTimeout(timer);
-    }
-    function fail(err: Error): void {
-      if (done) return;
-      finish();
-      req.destroy();
-      reject(err);
-    }
-    req.on('error', (err) => fail(err));
-  });
+/** The default {@link KeySetFetcher}: the folder's bounded GET ({@link fetchJson}), lenient as jwks-rsa was. */
+async function boundedFetch(uri: string, options: ResolvedJwksOptions): Promise<unknown> {
+  try {
+    const { body } = await fetchJson(uri, {
+      timeout: options.timeout,
+      maxBytes: options.maxResponseBytes,
+      accept: 'application/json, application/jwk-set+json',
+      lenient: true,
+      ...(options.requestHeaders ? { headers: options.requestHeaders } : {}),
+      ...(options.requestAgent ? { agent: options.requestAgent } : {}),
+    });
+    return body;
+  } catch (err) {
+    throw new JwksFetchError(`JWKS endpoint: ${(err as Error).message}`);
+  }
 }
 
 /** Fetches a key set document and resolves its parsed JSON (an object with a `keys` array). */
