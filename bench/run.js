@@ -1,19 +1,22 @@
 'use strict';
 // `npm run bench`: builds (the npm script), then runs every phase once and prints medians of
 // several interleaved rounds, ending with the performance budget of docs/DESIGN.md §7, each line marked
-// met / not met. The report is also written to bench/RESULTS.md.
+// met / not met. A full run writes its report to bench/results/node-<major>.md (one per Node line)
+// and rebuilds bench/RESULTS.md, the budget of every Node line measured, side by side.
 //
 // Phases: core (child process) → http (servers in child processes, load from here) → jwks →
-// hostile (key sets and a JWKS sweep, DESIGN §9) → keys (metadata documents, DESIGN §11) → memory (child process).
+// hostile (key sets and a JWKS sweep, DESIGN §9) → keys (metadata documents, DESIGN §11) →
+// id-jag (ID-JAG and DPoP token routes, DESIGN §10) → memory (child process).
 // Knobs (environment):
-//   BENCH_ONLY=core,http,jwks,hostile,keys,memory   run some phases only (RESULTS.md is then not written);
+//   BENCH_ONLY=core,http,jwks,hostile,keys,id-jag,memory   run some phases only (no results are then written);
 //                          BENCH_ONLY=hostile runs just the hostile-key-set and JWKS-sweep lines
 //   BENCH_CORE_ROUNDS (5)  BENCH_HTTP_ROUNDS (3)  BENCH_HTTP_SECONDS (3)  BENCH_HTTP_WARMUP (1)
 //   BENCH_HTTP_PRIME (0 s per target, once, before the rounds); HTTP durations are whole seconds
 //   BENCH_PROFILE=1        write a --cpu-prof profile of each HTTP server child to bench/profiles/
 //   BENCH_CONNECTIONS (10) BENCH_POOL (60000 pre-minted RS256 assertions for the HTTP phase)
 //   BENCH_TARGETS=regex    HTTP targets to measure (e.g. 'express/(raw-)?client'); prints raw figures only
-//   BENCH_NO_RESULTS=1     do not write bench/RESULTS.md
+//   BENCH_IDJAG_ROUNDS (5) BENCH_IDJAG_SECONDS (3)
+//   BENCH_NO_RESULTS=1     do not write bench/results/ nor bench/RESULTS.md
 
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
@@ -24,9 +27,12 @@ const { runHttp } = require('./http');
 const { runJwks } = require('./jwks');
 const { runHostile } = require('./hostile');
 const { runKeysFound, keysFoundSection } = require('./keys-found');
+const { runIdJag, ID_JAG_BUDGET } = require('./id-jag');
+const { writeResults } = require('./lib/results');
 
 const env = (name, fallback) => (process.env[name] === undefined || process.env[name] === '' ? fallback : Number(process.env[name]));
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'core,http,jwks,hostile,keys,memory').split(',').map((s) => s.trim()));
+const PHASES = ['core', 'http', 'jwks', 'hostile', 'keys', 'id-jag', 'memory'];
+const ONLY = new Set((process.env.BENCH_ONLY ?? PHASES.join(',')).split(',').map((s) => s.trim()));
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 
@@ -74,7 +80,39 @@ function ratio(a, b) {
   return c.median(a.map((x, i) => x / b[i]));
 }
 
+/** Figures other than budget lines that the per-line results keep (see lib/results.js). */
+const facts = {};
+
 // ------------------------------------------------------------------------------------------------
+
+function idJagSection(r, budget) {
+  const out = [];
+  out.push(
+    `### ID-JAG token route (express-jwt-bearer on Express ${r.express}, \`serverOptions(app)\`; ${r.rounds} interleaved rounds of ${r.seconds} s, autocannon, ${r.connections} connections; fresh assertion and proof per request)`,
+  );
+  out.push('');
+  const label = {
+    plain: 'plain RFC 7523 grant (ES256)',
+    'id-jag': 'ID-JAG (ES256) + client_secret_basic',
+    'id-jag+dpop': 'ID-JAG bound by cnf.jkt + DPoP proof (ES256)',
+  };
+  out.push(
+    c.table(
+      ['route', 'req/s', 'server CPU µs/req', 'vs plain', 'vs plain by CPU'],
+      Object.entries(r.routes).map(([name, m]) => [
+        label[name] ?? name,
+        c.fmtInt(m.rps),
+        c.fmtInt(m.cpuPerRequest),
+        name === 'plain' ? '' : c.fmtRatio(m.ratio),
+        name === 'plain' ? '' : c.fmtRatio(m.cpuRatio),
+      ]),
+    ),
+  );
+  for (const [check, name, target] of ID_JAG_BUDGET) {
+    budget.push({ check, value: r.routes[name].ratio, cpu: r.routes[name].cpuRatio, target, fmt: fmtBudgetRatio });
+  }
+  return out.join('\n');
+}
 
 function coreSection(core, budget) {
   const out = [];
@@ -209,7 +247,7 @@ function httpSection(h, budget) {
   );
   out.push('');
   out.push(
-    '"express" is served with `serverOptions(app)` from express-jwt-bearer, as its README advises; "express (plain server)" is the same app behind Node\'s default `http.createServer(app)`, where Express\'s per-request prototype swap gives every request and response a hidden class of its own on Node 20 (bench/README.md). Each app runs in its own process.',
+    '"express" is served with `serverOptions(app)` from express-jwt-bearer, as its README advises; "express (plain server)" is the same app behind Node\'s default `http.createServer(app)`, where Express\'s per-request prototype swap costs what the "Express with and without serverOptions" figures show: much on Node 20 and 22, little on 24 and later (bench/README.md). Each app runs in its own process.',
   );
   out.push('');
   out.push(
@@ -242,6 +280,17 @@ function httpSection(h, budget) {
   // hand-written route gets there, so the cost of Express's default server stays in sight.
   budget.push({ check: 'reference: express (plain server) clientAssertion route / oidc-provider', ...vsOidc('express-plain/client'), reference: true });
   budget.push({ check: 'reference: express (plain server) hand-written route / oidc-provider', ...vsOidc('express-plain/raw-client'), reference: true });
+  // What serverOptions(app) buys on this Node line (the README quotes these, per line).
+  const cpuOf = (id) => med(id, 'cpuPerRequest');
+  facts.serverOptions = ['noop', 'raw-client', 'client'].map((route) => ({
+    route,
+    plainRps: med(`express-plain/${route}`, 'rps'),
+    rps: med(`express/${route}`, 'rps'),
+    ratio: ratio(rps(`express/${route}`), rps(`express-plain/${route}`)),
+    plainCpu: cpuOf(`express-plain/${route}`),
+    cpu: cpuOf(`express/${route}`),
+  }));
+  facts.koaNoopCpu = cpuOf('koa/noop');
   return out.join('\n');
 }
 
@@ -367,6 +416,7 @@ function budgetSection(budget) {
     const ok = b.ok ?? (b.exact ? b.value === b.target : b.max ? b.value <= b.target : b.value >= b.target);
     b.met = ok;
     const target = b.exact ? `= ${b.fmt(b.target)}` : b.max ? `≤ ${b.fmt(b.target)}` : `≥ ${b.fmt(b.target)}`;
+    b.targetText = target;
     const status = b.reference ? `(${ok ? 'would be met' : 'would not be met'})` : ok ? 'met' : 'NOT MET';
     return [b.check, b.fmt(b.value), b.cpu === undefined ? '' : fmtBudgetRatio(b.cpu), target, status];
   });
@@ -378,7 +428,7 @@ function budgetSection(budget) {
     'Status is judged on the measured figure (req/s for HTTP). "By server CPU/request" is the same ratio computed from the',
     "server process's CPU time per request instead of its throughput: less sensitive to a busy machine, shown as a cross-check.",
     '"express" lines are Express served with `serverOptions(app)`; the "reference" lines, not counted, show the same app',
-    "behind Node's default server, where Express itself costs ≈ 100 µs more per request (bench/README.md).",
+    "behind Node's default server (on Node 20 and 22 Express itself then costs ≈ 60–130 µs more per request; bench/README.md).",
   ].join('\n');
 }
 
@@ -446,6 +496,12 @@ async function main() {
     console.log(`${s}\n`);
     sections.push(s);
   }
+  if (ONLY.has('id-jag')) {
+    c.log(`[${elapsed()}] id-jag …`);
+    const s = idJagSection(await runIdJag({ rounds: env('BENCH_IDJAG_ROUNDS', 5), seconds: env('BENCH_IDJAG_SECONDS', 3) }), budget);
+    console.log(`${s}\n`);
+    sections.push(s);
+  }
   if (ONLY.has('memory')) {
     c.log(`[${elapsed()}] memory …`);
     const s = memorySection(await runChild('memory.js', ['--expose-gc']));
@@ -460,25 +516,10 @@ async function main() {
   const footer = `${met} of ${counted.length} budget lines met; total run time ${elapsed()}.`;
   console.log(footer);
 
-  const all = ['core', 'http', 'jwks', 'hostile', 'memory'].every((p) => ONLY.has(p));
+  const all = PHASES.every((p) => ONLY.has(p));
   if (all && process.env.BENCH_NO_RESULTS !== '1') {
-    const doc = [
-      '# Benchmark results',
-      '',
-      'Written by `npm run bench` (bench/run.js) at the end of its last full run. Only ratios measured side by side in one',
-      'run are meaningful; absolute figures depend on the machine and on whatever else it was doing. How each figure is',
-      'measured: bench/README.md.',
-      '',
-      header,
-      '',
-      b,
-      '',
-      footer,
-      '',
-      ...sections.flatMap((s) => [s, '']),
-    ].join('\n');
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), doc);
-    c.log(`wrote ${path.relative(process.cwd(), path.join(__dirname, 'RESULTS.md'))}`);
+    const written = writeResults(__dirname, { machine: m, versions: versions(), header, budget, budgetText: b, footer, sections, facts });
+    for (const file of written) c.log(`wrote ${path.relative(process.cwd(), file)}`);
   }
 }
 
