@@ -19,6 +19,9 @@ const listen = (app: express.Express): Promise<Server> =>
     const server = app.listen(0, '127.0.0.1', () => resolve(server));
   });
 
+/** The shared secret of the client_secret_jwt client (HS256 needs at least 32 bytes). */
+const JWT_SECRET = 'jwt-secret-client-shared-secret-0123456789';
+
 let server: Server;
 let base: string;
 let issuer: string;
@@ -40,10 +43,12 @@ beforeAll(async () => {
       { id: 'secret-client', secret: 'secret-client-secret', grants: ['client_credentials', 'password', JWT_BEARER_GRANT_TYPE] },
       { id: 'key-client', grants: ['client_credentials', JWT_BEARER_GRANT_TYPE] },
       { id: 'other-key-client', grants: ['client_credentials', JWT_BEARER_GRANT_TYPE] },
+      { id: 'jwt-secret-client', grants: ['client_credentials', JWT_BEARER_GRANT_TYPE] },
     ],
     keyClients: [
       { clientId: 'key-client', publicKey: keyClient.publicKey },
       { clientId: 'other-key-client', publicKey: otherKeyClient.publicKey },
+      { clientId: 'jwt-secret-client', clientSecret: JWT_SECRET },
     ],
     service: { issuer: SERVICE, publicKey: service.publicKey },
     idp: { issuer: IDP, publicKey: idp.publicKey },
@@ -123,6 +128,30 @@ describe('accepted: private_key_jwt (RFC 7523 §2.2) through clientAssertion()',
     });
     expect(b.status).toBe(200);
     expect(lastToken().client.id).toBe('key-client');
+  });
+});
+
+describe('accepted: client_secret_jwt (RFC 7523 §2.2, HS256) through clientAssertion()', () => {
+  it('client_credentials and the jwt-bearer grant, the client authenticated by its shared secret', async () => {
+    const assertion = () => createAssertion({ issuer: 'jwt-secret-client', subject: 'jwt-secret-client', audience: issuer, key: JWT_SECRET, expiresIn: 60 });
+    const a = await token({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: assertion() });
+    expect(a.status).toBe(200);
+    expect(lastToken().client.id).toBe('jwt-secret-client');
+    const b = await token({
+      grant_type: JWT_BEARER_GRANT_TYPE,
+      assertion: grantAssertion('bob'),
+      client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE,
+      client_assertion: assertion(),
+    });
+    expect(b.status).toBe(200);
+    expect(lastToken()).toMatchObject({ client: { id: 'jwt-secret-client' }, user: { id: 'bob' } });
+  });
+
+  it('signed with another secret → invalid_client, no token', async () => {
+    const forged = createAssertion({ issuer: 'jwt-secret-client', subject: 'jwt-secret-client', audience: issuer, key: `${JWT_SECRET}-not`, expiresIn: 60 });
+    const r = await token({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER_CLIENT_ASSERTION_TYPE, client_assertion: forged });
+    expect(r.status).toBe(401);
+    expect(r.body.error).toBe('invalid_client');
   });
 });
 

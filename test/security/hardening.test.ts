@@ -159,6 +159,36 @@ describe.each(ALL_TARGETS)('%s', (name) => {
     });
   });
 
+  describe('finding 7: lookups that answer for another id, or never answer', () => {
+    let t: Target;
+    const never = new Promise<undefined>(() => undefined);
+    beforeAll(async () => {
+      const config = w.config();
+      // A case-insensitive store: CLIENT-RSA finds client-rsa's record. And an issuer lookup that never settles.
+      const table: Record<string, ClientRegistration> = { 'client-rsa': { clientId: 'client-rsa', jwks: { keys: [w.rsa.publicJwk as never] } } };
+      config.client!.clients = (id: string) => table[id.toLowerCase()];
+      config.grant!.issuers = () => never;
+      config.grant!.lookupTimeout = 150;
+      t = await startTarget(name, config);
+    });
+    afterAll(() => t.close());
+
+    test('a record for another id is unknown (4xx) with a configuration warning, never a 500; the exact id still works', async () => {
+      expectRefused(t, CLIENT, await CLIENT.send(t, clientAssertionFor('CLIENT-RSA', w.rsa)), 'ERR_CLIENT_UNKNOWN');
+      expect(t.warnings.map((e) => e.code)).toContain('WARN_LOOKUP_MISMATCH');
+      expectAccepted(await CLIENT.send(t, clientAssertionFor('client-rsa', w.rsa)));
+    });
+
+    test('a lookup that never settles is a 503 after lookupTimeout, never a hang', async () => {
+      const started = Date.now();
+      const answer = await GRANT.send(t, grantAssertionFor(GRANT_ISSUER, w.rsa));
+      expectOAuthError(answer, 'temporarily_unavailable');
+      expect(answer.status).toBe(503);
+      expect(t.lastCode()).toBe('ERR_TRUST_LOOKUP_FAILED');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+  });
+
   describe("finding 9: errorDescriptions 'uniform' (DESIGN §9)", () => {
     let t: Target;
     beforeAll(async () => {
