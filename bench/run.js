@@ -428,7 +428,7 @@ function budgetSection(budget) {
     'Status is judged on the measured figure (req/s for HTTP). "By server CPU/request" is the same ratio computed from the',
     "server process's CPU time per request instead of its throughput: less sensitive to a busy machine, shown as a cross-check.",
     '"express" lines are Express served with `serverOptions(app)`; the "reference" lines, not counted, show the same app',
-    "behind Node's default server (on Node 20 and 22 Express itself then costs ≈ 60–130 µs more per request; bench/README.md).",
+    "behind Node's default server (on Node 20 and 22 Express itself then costs ≈ 65–240 µs more per request; bench/README.md).",
   ].join('\n');
 }
 

@@ -43,8 +43,8 @@ function check(prototype: unknown, base: object, name: string): object {
  * property access on them (in Express, in Node's HTTP code, in every middleware) misses V8's
  * caches. On the benchmark machine an Express no-op route serves ≈ 3× the requests per second
  * with these options on Node 20 (≈ 80 µs of CPU saved per request), ≈ 2.6× on Node 22. The V8
- * of Node.js 24 and later keeps one shape for such objects; there the options save only the
- * swap itself (≈ 10 µs) and are never a loss, so the same code serves every line.
+ * of Node.js 24 and later keeps one shape for such objects; there neither a gain nor a loss
+ * stands out of the benchmark machine's noise, so the same code can serve every line.
  *
  * Express behaves the same: it still sets the same prototypes, `req instanceof
  * http.IncomingMessage` still holds, and mounted sub-apps still swap to their own prototypes
