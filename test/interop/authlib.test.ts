@@ -11,12 +11,11 @@
  * request is a replay (refused unless the client is registered with `allowReuse`).
  * AssertionSession signs grant assertions with the audience the caller gives.
  */
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
 import { DEMO_ISSUER } from '../../examples/src/authorization-server';
-import { FRAMEWORKS, sharedDemoKeys, startExample, type Example } from './helpers';
+import { FRAMEWORKS, runClientScript, sharedDemoKeys, startExample, type Example } from './helpers';
 
 /** Debian's interpreter, where python3-authlib is installed. */
 const PYTHON = '/usr/bin/python3';
@@ -38,7 +37,7 @@ interface Step {
 
 /** Runs the Authlib script against `example` (bounded: 60 s) and returns its steps by name. */
 function runAuthlib(example: Example): Promise<Record<string, Step>> {
-  const input = JSON.stringify({
+  return runClientScript<Step>(PYTHON, SCRIPT, {
     token_endpoint: example.tokenEndpoint,
     issuer: example.issuer,
     client_id: 'authlib-rs256',
@@ -48,17 +47,6 @@ function runAuthlib(example: Example): Promise<Record<string, Step>> {
     grant_issuer: DEMO_ISSUER,
     grant_subject: 'alice@example.com',
     grant_key: sharedDemoKeys().issuer.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  });
-  return new Promise((resolve, reject) => {
-    const child = execFile(PYTHON, [SCRIPT], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`authlib_client.py failed: ${err.message}\n${stderr}`));
-      const steps = stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as Step);
-      resolve(Object.fromEntries(steps.map((s) => [s.step, s])));
-    });
-    child.stdin!.end(input);
   });
 }
 

@@ -2,7 +2,7 @@
  * Shared set-up of the interop suites: the example apps (examples/src) started on 127.0.0.1:0,
  * and client keys as WebCrypto keys, which is what openid-client and oauth4webapi sign with.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -395,4 +395,24 @@ export async function startResourceServer(example: () => Example, answer: (path:
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Runs a client library's script in another language (`program` `script`, e.g. Debian's
+ * `/usr/bin/python3` or `/usr/bin/ruby`) with `input` as JSON on stdin, bounded by 60 s. The
+ * script prints one JSON object per line, each with a `step` name; resolves them by name.
+ */
+export function runClientScript<T extends { step: string }>(program: string, script: string, input: unknown): Promise<Record<string, T>> {
+  const name = script.split(/[\\/]/).pop();
+  return new Promise((resolve, reject) => {
+    const child = execFile(program, [script], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${name} failed: ${err.message}\n${stderr}`));
+      const steps = stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as T);
+      resolve(Object.fromEntries(steps.map((s) => [s.step, s])));
+    });
+    child.stdin!.end(JSON.stringify(input));
+  });
 }
