@@ -15,6 +15,7 @@ const NEEDS = [
   { what: 'redis-cli', check: 'command -v redis-cli', packages: ['redis-tools'] },
   { what: 'openssl', check: 'command -v openssl', packages: ['openssl'] },
   { what: "Python's Authlib and requests", check: "/usr/bin/python3 -c 'import authlib, requests'", packages: ['python3-authlib', 'python3-requests'] },
+  { what: "Python's MSAL", check: "/usr/bin/python3 -c 'import msal'", packages: ['python3-msal'] },
   { what: "Ruby's rack-oauth2", check: '/usr/bin/ruby -e \'require "rack/oauth2"\'', packages: ['ruby', 'ruby-rack-oauth2'] },
 ];
 
