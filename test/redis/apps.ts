@@ -6,12 +6,13 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { createAssertion, JWT_BEARER_CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT_TYPE } from 'jwt-bearer-core';
+import { ROOT } from '../support/built';
 
-const ROOT = join(__dirname, '..', '..');
+export { requireBuiltPackages } from '../support/built';
+
 const FIXTURES = join(__dirname, 'fixtures');
 export const ISSUER = 'https://as.example.test';
 export const CLIENT_ID = 'client-1';
@@ -69,15 +70,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 /** Where an app finds Redis: a URL, or the seed nodes of a Cluster. */
 export type RedisTarget = { url: string } | { cluster: Array<{ host: string; port: number }> };
-
-/** Fails early, with the remedy, when the packages were not built. */
-export function requireBuiltPackages(): void {
-  for (const name of ['jwt-bearer-core', 'jwt-bearer-redis', 'express-jwt-bearer', 'koa-jwt-bearer']) {
-    if (!existsSync(join(ROOT, 'packages', name, 'dist', 'index.js'))) {
-      throw new Error(`packages/${name}/dist is missing: run \`npx tsc -b\` first (npm test does)`);
-    }
-  }
-}
 
 export async function spawnApp(name: AppName, target: RedisTarget): Promise<App> {
   const stderr: string[] = [];
