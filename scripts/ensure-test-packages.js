@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Run before `npm test` (and by .ci/run): some suites drive programs that npm does not install.
 // The jwt-bearer-redis suites start their own redis-server, replicas and Sentinels on 127.0.0.1;
-// the TLS suites make certificates with openssl; interop suites run Debian's Python and Ruby
+// the TLS suites make certificates with openssl; interop suites run Debian's Python, Ruby and Go
 // client libraries as child processes. When one is missing on a Debian or Ubuntu machine and we
 // are root, install Debian's packages; otherwise say what to install, instead of letting the
 // suites fail with `spawn redis-server ENOENT` or an ImportError.
@@ -17,6 +17,11 @@ const NEEDS = [
   { what: "Python's Authlib and requests", check: "/usr/bin/python3 -c 'import authlib, requests'", packages: ['python3-authlib', 'python3-requests'] },
   { what: "Python's MSAL", check: "/usr/bin/python3 -c 'import msal'", packages: ['python3-msal'] },
   { what: "Ruby's rack-oauth2", check: '/usr/bin/ruby -e \'require "rack/oauth2"\'', packages: ['ruby', 'ruby-rack-oauth2'] },
+  {
+    what: 'Go and golang.org/x/oauth2',
+    check: 'test -x /usr/bin/go && test -d /usr/share/gocode/src/golang.org/x/oauth2/jwt',
+    packages: ['golang-go', 'golang-golang-x-oauth2-dev'],
+  },
 ];
 
 const ok = (check) => spawnSync('sh', ['-c', `${check} >/dev/null 2>&1`], { stdio: 'ignore' }).status === 0;

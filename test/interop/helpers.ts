@@ -399,13 +399,14 @@ export async function startResourceServer(example: () => Example, answer: (path:
 
 /**
  * Runs a client library's script in another language (`program` `script`, e.g. Debian's
- * `/usr/bin/python3` or `/usr/bin/ruby`) with `input` as JSON on stdin, bounded by 60 s. The
- * script prints one JSON object per line, each with a `step` name; resolves them by name.
+ * `/usr/bin/python3` or `/usr/bin/ruby`), or a compiled client (`program` alone, `script`
+ * undefined), with `input` as JSON on stdin, bounded by 60 s. The client prints one JSON object
+ * per line, each with a `step` name; resolves them by name.
  */
-export function runClientScript<T extends { step: string }>(program: string, script: string, input: unknown): Promise<Record<string, T>> {
-  const name = script.split(/[\\/]/).pop();
+export function runClientScript<T extends { step: string }>(program: string, script: string | undefined, input: unknown): Promise<Record<string, T>> {
+  const name = (script ?? program).split(/[\\/]/).pop();
   return new Promise((resolve, reject) => {
-    const child = execFile(program, [script], { timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(program, script === undefined ? [] : [script], { timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${name} failed: ${err.message}\n${stderr}`));
       const steps = stdout
         .trim()
