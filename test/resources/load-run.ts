@@ -64,6 +64,7 @@ export async function runLoad(target: 'express' | 'koa', loadSeconds: number, wa
   const server = await listen(handler);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const stats: RunStats = { requests: 0, unexpected: [], byKind: {}, slowestMs: 0 };
+  let measured: Omit<LoadResult, 'leftResources'>;
   try {
     const sliced = async (seconds: number) => {
       const ends = performance.now() + seconds * 1000;
@@ -79,7 +80,7 @@ export async function runLoad(target: 'express' | 'koa', loadSeconds: number, wa
     await sliced(loadSeconds);
     const seconds = (performance.now() - started) / 1000;
     const after = await settle();
-    return {
+    measured = {
       target,
       node: process.version,
       concurrency: CONCURRENCY,
@@ -91,12 +92,12 @@ export async function runLoad(target: 'express' | 'koa', loadSeconds: number, wa
       before,
       after,
       baselineResources,
-      leftResources: {},
     };
   } finally {
     agent.destroy();
     await server.close();
   }
+  return { ...measured, leftResources: await waitForClosed(baselineResources) };
 }
 
 if (require.main === module) {
@@ -106,10 +107,7 @@ if (require.main === module) {
     process.exit(2);
   }
   runLoad(target, Number(load), Number(warmup))
-    .then(async (result) => {
-      result.leftResources = await waitForClosed(result.baselineResources);
-      process.send!(result, () => process.exit(0));
-    })
+    .then((result) => process.send!(result, () => process.exit(0)))
     .catch((err: unknown) => {
       console.error(err);
       process.exit(1);

@@ -8,12 +8,13 @@
  * resident set. The child collects garbage after every second of load, so V8 keeps no pages of a
  * heap grown between collections and the resident set stays within a few MB on every Node.js line
  * (load-run.ts says what it looked like otherwise); the bounds leave room for that and no more.
- * Inside a Jest worker the resident set climbs with the request count for reasons of its own.
+ * A plain Node.js process makes these the figures of an application, not of a Jest worker.
  */
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, requireBuiltPackages } from '../support/built';
 import { MB } from '../support/hostile/process';
+import { HTTP_TARGETS } from '../support/hostile/targets';
 import { printIfFailing } from '../support/verbose';
 import type { LoadResult } from './load-run';
 
@@ -53,7 +54,7 @@ const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} M
 
 beforeAll(() => requireBuiltPackages(['jwt-bearer-core', 'express-jwt-bearer', 'koa-jwt-bearer']));
 
-describe.each(['express', 'koa'] as const)('%s under sustained mixed load', (target) => {
+describe.each(HTTP_TARGETS)('%s under sustained mixed load', (target) => {
   test(
     `${LOAD_SECONDS} s of valid and invalid requests: every answer as expected, memory flat, nothing left open`,
     async () => {
